@@ -1,0 +1,191 @@
+"""The audit pipeline: timeline -> jobs -> decoding -> estimator -> results -> annotation.
+
+The CLI, the OTIO hook and the review panel all call :func:`audit_timeline`;
+reading and writing files (atomically, never over the input) lives in
+:mod:`otio_avsync.timeline_io`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import opentimelineio as otio
+
+from otio_avsync.annotate import annotate
+from otio_avsync.errors import AvsyncError
+from otio_avsync.jobs import AnalysisJob, build_jobs
+from otio_avsync.results import (
+    BT1359,
+    DEFAULT_MIN_CONFIDENCE,
+    ClipResult,
+    Status,
+    Tolerance,
+    describe,
+    judge,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class AuditOptions:
+    """What to check and how strictly; the defaults are what the CLI uses."""
+
+    estimator: str = "baseline"
+    search_ms: float = 2000.0
+    tolerance: Tolerance = BT1359
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    max_span_s: float = 60.0
+    thumbnails: bool = False
+    fail_on: tuple[Status, ...] = (Status.OUT_OF_SYNC,)
+
+    def __post_init__(self) -> None:
+        for name in ("search_ms", "max_span_s"):
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
+                raise AvsyncError(f"{name} must be a positive number, not {value!r}")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise AvsyncError(f"min_confidence must be within 0..1, not {self.min_confidence!r}")
+
+    def settings(self) -> dict[str, Any]:
+        """The options as plain metadata, recorded on the timeline."""
+        return {
+            "estimator": self.estimator,
+            "search_ms": self.search_ms,
+            "tolerance": self.tolerance.as_dict(),
+            "min_confidence": self.min_confidence,
+            "max_span_s": self.max_span_s,
+        }
+
+
+@dataclass
+class AuditResult:
+    """All results of one audit and the exit status a script should see."""
+
+    results: list[ClipResult]
+    options: AuditOptions
+    source: str | None = None
+    elapsed_s: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def flagged(self) -> list[ClipResult]:
+        return [r for r in self.results if r.status in self.options.fail_on]
+
+    @property
+    def exit_code(self) -> int:
+        """0 = nothing flagged, 1 = clips flagged."""
+        return 1 if self.flagged else 0
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.status.value] = out.get(r.status.value, 0) + 1
+        return out
+
+
+def audit_timeline(
+    timeline: otio.schema.Timeline,
+    options: AuditOptions | None = None,
+    *,
+    base_dir: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+    annotate_timeline: bool = True,
+) -> AuditResult:
+    """audit_timeline(timeline, options=None, base_dir=None, progress=None) -> AuditResult
+
+    Analyses every picture clip with each linked sound and, unless told not
+    to, writes the results onto ``timeline`` (which the caller owns: pass a
+    copy to keep the original). One clip's failure becomes its status; the
+    others are still analysed.
+    """
+    from otio_avsync.estimators import get_estimator  # noqa: PLC0415 - lazy: model may load torch
+    from otio_avsync.render import probe_media  # noqa: PLC0415
+
+    options = options or AuditOptions()
+    t0 = time.perf_counter()
+    jobs = build_jobs(timeline, base_dir=base_dir, probe=probe_media, max_span_s=options.max_span_s)
+    estimator = get_estimator(options.estimator)
+    timings = {"decode_s": 0.0, "estimate_s": 0.0}
+    results = []
+    for i, job in enumerate(jobs):
+        if progress:
+            progress(i, len(jobs), job.clip_name)
+        results.append(analyse_job(job, estimator, options, timings))
+    if progress:
+        progress(len(jobs), len(jobs), "")
+    if annotate_timeline:
+        annotate(timeline, results, settings=options.settings())
+    return AuditResult(results, options, elapsed_s=time.perf_counter() - t0, timings=timings)
+
+
+def analyse_job(
+    job: AnalysisJob,
+    estimator: Any,
+    options: AuditOptions,
+    timings: dict[str, float] | None = None,
+) -> ClipResult:
+    """analyse_job(job, estimator, options) -> ClipResult; never raises for bad media."""
+    from otio_avsync.render import render, thumbnail_png  # noqa: PLC0415
+
+    result = ClipResult(
+        clip_name=job.clip_name,
+        status=job.status or Status.ERROR,
+        message=job.message,
+        rate=job.rate,
+        tolerance=options.tolerance,
+        audio_source=job.source,
+        span_start_s=job.span_start_s,
+        span_duration_s=job.span_duration_s,
+        record_tc=job.record_tc,
+        track_name=job.track_name,
+        clip=job.clip,
+        span_media_start=job.span_media_start,
+    )
+    if job.status is not None:
+        return result
+    timings = timings if timings is not None else {}
+    try:
+        t0 = time.perf_counter()
+        av = render(job, frame_width=estimator.frame_width, audio_rate=estimator.audio_rate)
+        t1 = time.perf_counter()
+        est = estimator.estimate(av, search_ms=options.search_ms)
+        t2 = time.perf_counter()
+    except AvsyncError as exc:
+        result.status, result.message = Status.ERROR, f"Media cannot be decoded: {exc}"
+        return result
+    except Exception as exc:  # noqa: BLE001 - one clip's bug must not stop an audit
+        log.exception("analysis of %s failed", job.clip_name)
+        result.status, result.message = Status.ERROR, f"Analysis failed: {type(exc).__name__}: {exc}"
+        return result
+    timings["decode_s"] = timings.get("decode_s", 0.0) + (t1 - t0)
+    timings["estimate_s"] = timings.get("estimate_s", 0.0) + (t2 - t1)
+
+    result.method = est.method
+    result.offset_ms = est.offset_ms
+    result.offset_frames = est.offset_ms * job.rate / 1000.0 if est.offset_ms is not None else None
+    result.confidence = est.confidence
+    result.windows = est.windows
+    result.curve_ms = [float(v) for v in est.curve_ms]
+    result.curve_score = [float(v) for v in est.curve_score]
+    result.status = judge(
+        est.offset_ms,
+        est.confidence,
+        options.tolerance,
+        min_confidence=options.min_confidence,
+        at_search_edge=est.at_search_edge,
+    )
+    if result.status is Status.UNCERTAIN:
+        result.message = est.note or f"confidence {est.confidence:.0%} is below the threshold"
+    result.message = describe(result)
+    if options.thumbnails:
+        result.thumbnail_png = thumbnail_png(job)
+    return result

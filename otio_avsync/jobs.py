@@ -1,0 +1,441 @@
+"""Timeline walk: turn a timeline into analysis jobs.
+
+An :class:`AnalysisJob` is one picture clip and one linked sound, both placed in
+timeline time: the sound may be sync sound (the same media on an audio track),
+another audio track overlapping the picture (a dub), or, when no audio track
+covers the picture, each audio stream of the picture's own media.
+
+Nothing here decodes media; :func:`build_jobs` only probes files (through the
+``probe`` callable) to list the audio streams of media used for its own sound.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import opentimelineio as otio
+
+from otio_avsync.results import AudioSource, Status
+
+__all__ = [
+    "AnalysisJob",
+    "MediaSpan",
+    "PlacedClip",
+    "build_jobs",
+    "placed_clips",
+    "resolve_media_path",
+]
+
+
+@dataclass
+class MediaSpan:
+    """A piece of one media file placed on the timeline.
+
+    ``media_time_s`` is in the clip's media time (OTIO ``source_range`` space),
+    ``media_origin_s`` the media time of the file's first frame when the
+    reference says so (``available_range.start_time``), else ``None`` and the
+    renderer uses the file's own start timecode.
+    """
+
+    clip_name: str
+    path: Path | None
+    url: str | None
+    timeline_start_s: float
+    duration_s: float
+    media_time_s: float
+    media_origin_s: float | None
+    stream_index: int | None = None
+
+
+@dataclass
+class AnalysisJob:
+    """One picture clip with one linked sound, ready for decoding.
+
+    When ``status`` is set the job cannot be analysed (media missing, time warp,
+    no audio...) and ``message`` says why in a sentence.
+    """
+
+    clip: otio.schema.Clip
+    clip_name: str
+    track_name: str
+    rate: float
+    span_start_s: float
+    span_duration_s: float
+    #: Media time (clip source space) of the analysed span start, for markers.
+    span_media_start: otio.opentime.RationalTime
+    record_tc: str | None
+    picture: MediaSpan | None
+    sound: list[MediaSpan] = field(default_factory=list)
+    source: AudioSource | None = None
+    status: Status | None = None
+    message: str = ""
+
+    @property
+    def key(self) -> tuple[int, str]:
+        """Identifies the picture clip across jobs (several sounds per clip)."""
+        return (id(self.clip), self.clip_name)
+
+
+@dataclass
+class PlacedClip:
+    """A clip with its timeline range (seconds from the timeline start) and track."""
+
+    clip: otio.schema.Clip
+    track: otio.schema.Track
+    track_label: str
+    kind: str
+    start_s: float
+    duration_s: float
+    rate: float
+    unsupported: str | None = None
+
+    @property
+    def end_s(self) -> float:
+        return self.start_s + self.duration_s
+
+
+# -- media references ---------------------------------------------------------------
+
+
+def resolve_media_path(url: str | None, base_dir: str | os.PathLike | None) -> Path | None:
+    """resolve_media_path(url, base_dir) -> Path | None
+
+    ``file://`` URLs and plain paths; relative paths resolve against the
+    timeline's folder. Returns ``None`` for URLs that are not local files
+    (http, empty) so that the caller can report ``media_missing``.
+    """
+    if not url:
+        return None
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme == "file":
+        path = Path(urllib.request.url2pathname(parsed.path))
+        if parsed.netloc and parsed.netloc not in ("", "localhost"):
+            path = Path(f"//{parsed.netloc}{path}")
+    elif parsed.scheme and len(parsed.scheme) > 1:  # http://, s3://: not a local file
+        return None
+    else:  # plain path (a one-letter scheme is a Windows drive)
+        path = Path(url)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    return path
+
+
+def _reference_url(clip: otio.schema.Clip) -> tuple[str | None, str | None]:
+    """(url, problem): the media URL of a clip, or why it has none usable."""
+    ref = clip.media_reference
+    if ref is None or isinstance(ref, otio.schema.MissingReference):
+        return None, "its media reference is missing (offline media)"
+    if isinstance(ref, otio.schema.ExternalReference):
+        return ref.target_url, None
+    return None, f"media of type {ref.schema_name()} cannot be analysed"
+
+
+def _media_origin_s(clip: otio.schema.Clip) -> float | None:
+    ref = clip.media_reference
+    if ref is not None and ref.available_range is not None:
+        return ref.available_range.start_time.to_seconds()
+    return None
+
+
+# -- walking the timeline ----------------------------------------------------------------
+
+
+def _time_warp_problem(item: otio.core.Item) -> str | None:
+    """Why an item's speed effects make it unanalysable, or None."""
+    node: Any = item
+    while node is not None:
+        for effect in getattr(node, "effects", []) or []:
+            if isinstance(effect, otio.schema.FreezeFrame):
+                return "it has a freeze frame"
+            if isinstance(effect, otio.schema.LinearTimeWarp):
+                if not math.isclose(effect.time_scalar, 1.0):
+                    return f"it has a speed change (time scalar {effect.time_scalar:g})"
+            elif isinstance(effect, otio.schema.TimeEffect):
+                return f"it has a time effect ({effect.effect_name or effect.schema_name()})"
+        node = node.parent()
+    return None
+
+
+def _iter_clips(composition: otio.core.Composition) -> Iterator[tuple[otio.schema.Clip, Any]]:
+    """Yield (clip, innermost track) for every clip, through nested stacks."""
+    for child in composition:
+        if isinstance(child, otio.schema.Clip):
+            yield child, composition
+        elif isinstance(child, otio.core.Composition):
+            yield from _iter_clips(child)
+
+
+def _transition_trims(clip: otio.schema.Clip, track: otio.schema.Track) -> tuple[float, float]:
+    """Seconds to drop at the head and tail of a clip because a transition covers them."""
+    try:
+        prev_item, next_item = track.neighbors_of(clip)
+    except Exception:  # noqa: BLE001 - OTIO raises for items outside a track
+        return 0.0, 0.0
+    head = tail = 0.0
+    if isinstance(prev_item, otio.schema.Transition):
+        head = prev_item.out_offset.to_seconds()
+    if isinstance(next_item, otio.schema.Transition):
+        tail = next_item.in_offset.to_seconds()
+    return head, tail
+
+
+def placed_clips(timeline: otio.schema.Timeline) -> list[PlacedClip]:
+    """placed_clips(timeline) -> list[PlacedClip]
+
+    Every clip of every track with its range in timeline seconds (measured from
+    the timeline start, without ``global_start_time``), the part covered by a
+    transition left out.
+    """
+    out: list[PlacedClip] = []
+    counters = {otio.schema.TrackKind.Video: 0, otio.schema.TrackKind.Audio: 0}
+    for top in timeline.tracks:
+        if not isinstance(top, otio.schema.Track):
+            continue
+        kind = top.kind
+        counters[kind] = counters.get(kind, 0) + 1
+        prefix = "V" if kind == otio.schema.TrackKind.Video else "A"
+        label = top.name or f"{prefix}{counters[kind]}"
+        for clip, track in _iter_clips(top):
+            inner_kind = getattr(track, "kind", kind)
+            try:
+                rng = clip.transformed_time_range(clip.trimmed_range(), timeline.tracks)
+            except Exception as exc:  # noqa: BLE001 - OTIO reports bad ranges this way
+                out.append(
+                    PlacedClip(clip, track, label, inner_kind, 0.0, 0.0, 24.0, f"bad range: {exc}")
+                )
+                continue
+            rate = float(rng.duration.rate or rng.start_time.rate or 24.0)
+            start, dur = rng.start_time.to_seconds(), rng.duration.to_seconds()
+            head, tail = _transition_trims(clip, track)
+            problem = None
+            if not (math.isfinite(start) and math.isfinite(dur)) or not math.isfinite(rate):
+                problem, start, dur = "its range is not a finite time", 0.0, 0.0
+            elif dur - head - tail <= 0:
+                problem = "it has no duration outside transitions" if dur > 0 else "it is empty"
+            else:
+                start, dur = start + head, dur - head - tail
+            problem = problem or _time_warp_problem(clip)
+            out.append(PlacedClip(clip, track, label, inner_kind, start, dur, rate, problem))
+    return out
+
+
+def _record_tc(timeline: otio.schema.Timeline, start_s: float, rate: float) -> str | None:
+    gst = timeline.global_start_time
+    base = gst.to_seconds() if gst is not None else 0.0
+    rate = float(gst.rate) if gst is not None and gst.rate > 0 else rate
+    try:
+        rt = otio.opentime.from_seconds(base + start_s, rate).round()
+        return otio.opentime.to_timecode(rt, rate)
+    except Exception:  # noqa: BLE001 - exotic rates have no timecode
+        return None
+
+
+def _span_for(pc: PlacedClip, start_s: float, dur_s: float, stream: int | None) -> MediaSpan:
+    """Map a timeline interval inside a placed clip onto the clip's media."""
+    url, _ = _reference_url(pc.clip)
+    trimmed = pc.clip.trimmed_range()
+    into = start_s - _clip_timeline_start(pc)  # seconds into the clip's trimmed range
+    return MediaSpan(
+        clip_name=pc.clip.name or "",
+        path=None,
+        url=url,
+        timeline_start_s=start_s,
+        duration_s=dur_s,
+        media_time_s=trimmed.start_time.to_seconds() + into,
+        media_origin_s=_media_origin_s(pc.clip),
+        stream_index=stream,
+    )
+
+
+def _clip_timeline_start(pc: PlacedClip) -> float:
+    """Timeline seconds of the clip's first media frame (before transition trims)."""
+    head, _ = _transition_trims(pc.clip, pc.track)
+    return pc.start_s - head
+
+
+ProbeFn = Callable[[Path], Any]
+
+
+def build_jobs(
+    timeline: otio.schema.Timeline,
+    *,
+    base_dir: str | os.PathLike | None = None,
+    probe: ProbeFn | None = None,
+    max_span_s: float | None = 60.0,
+) -> list[AnalysisJob]:
+    """build_jobs(timeline, base_dir=None, probe=None) -> list[AnalysisJob]
+
+    One job per picture clip and linked sound. Clips that cannot be analysed
+    get a job with a ``status`` and a reason, so every picture clip shows up
+    in the results. ``probe(path)`` returns a :class:`otio_avsync.decode.MediaInfo`
+    (injected so this module needs no decoder); ``max_span_s`` caps the
+    analysed span to the middle of long clips.
+    """
+    if probe is None:
+        from otio_avsync.decode import probe as probe  # noqa: PLC0415 - keeps OTIO start-up light
+
+    placed = placed_clips(timeline)
+    audio = [p for p in placed if p.kind == otio.schema.TrackKind.Audio]
+    audio_labels = list(dict.fromkeys(p.track_label for p in audio))
+    jobs: list[AnalysisJob] = []
+    for idx, pc in enumerate(p for p in placed if p.kind == otio.schema.TrackKind.Video):
+        name = pc.clip.name or f"clip {idx + 1}"
+        start, dur = pc.start_s, pc.duration_s
+        if max_span_s and dur > max_span_s:
+            start, dur = start + (dur - max_span_s) / 2, max_span_s
+        into = start - _clip_timeline_start(pc)
+        media_start = pc.clip.trimmed_range().start_time + otio.opentime.from_seconds(
+            into, pc.clip.trimmed_range().start_time.rate or pc.rate
+        )
+        job = AnalysisJob(
+            clip=pc.clip,
+            clip_name=name,
+            track_name=pc.track_label,
+            rate=pc.rate,
+            span_start_s=start,
+            span_duration_s=dur,
+            span_media_start=media_start,
+            record_tc=_record_tc(timeline, pc.start_s, pc.rate),
+            picture=None,
+        )
+        if pc.unsupported:
+            jobs.append(_failed(job, Status.UNSUPPORTED, f"Clip cannot be analysed: {pc.unsupported}."))
+            continue
+        url, problem = _reference_url(pc.clip)
+        if problem:
+            status = Status.MEDIA_MISSING if "missing" in problem else Status.UNSUPPORTED
+            jobs.append(_failed(job, status, f"Picture cannot be analysed: {problem}."))
+            continue
+        path = resolve_media_path(url, base_dir)
+        if path is None or not path.is_file():
+            jobs.append(_failed(job, Status.MEDIA_MISSING, f"Picture media not found: {url}."))
+            continue
+        job.picture = _span_for(pc, start, dur, None)
+        job.picture.path = path
+
+        sound_jobs = _track_sound_jobs(job, pc, audio, audio_labels, start, dur, base_dir)
+        if not sound_jobs:
+            sound_jobs = _embedded_sound_jobs(job, pc, path, probe, start, dur)
+        jobs.extend(sound_jobs)
+    return jobs
+
+
+def _failed(job: AnalysisJob, status: Status, message: str) -> AnalysisJob:
+    job.status, job.message = status, message
+    return job
+
+
+def _copy_job(job: AnalysisJob) -> AnalysisJob:
+    return AnalysisJob(**{f: getattr(job, f) for f in job.__dataclass_fields__})
+
+
+def _track_sound_jobs(
+    job: AnalysisJob,
+    pc: PlacedClip,
+    audio: list[PlacedClip],
+    labels: list[str],
+    start: float,
+    dur: float,
+    base_dir: str | os.PathLike | None,
+) -> list[AnalysisJob]:
+    """One job per audio track that overlaps the picture's analysed span."""
+    end = start + dur
+    picture_url = job.picture.url if job.picture else None
+    out = []
+    for track_index, label in enumerate(labels):
+        overlapping = [
+            a for a in audio if a.track_label == label and a.start_s < end and a.end_s > start
+        ]
+        if not overlapping:
+            continue
+        j = _copy_job(job)
+        urls = {_reference_url(a.clip)[0] for a in overlapping}
+        same_media = picture_url is not None and urls == {picture_url}
+        j.source = AudioSource(
+            kind="sync_sound" if same_media else "track",
+            track=label,
+            track_index=track_index,
+            clips=[a.clip.name or "" for a in overlapping],
+            file=next(iter(urls)) if len(urls) == 1 else None,
+            language=_language_hint(overlapping[0].clip, overlapping[0].track),
+        )
+        problems = []
+        for a in overlapping:
+            s, e = max(start, a.start_s), min(end, a.end_s)
+            a_url, problem = _reference_url(a.clip)
+            if a.unsupported:
+                problems.append((Status.UNSUPPORTED, f"audio clip {a.clip.name!r}: {a.unsupported}"))
+                continue
+            if problem:
+                status = Status.MEDIA_MISSING if "missing" in problem else Status.UNSUPPORTED
+                problems.append((status, f"audio clip {a.clip.name!r}: {problem}"))
+                continue
+            a_path = resolve_media_path(a_url, base_dir)
+            if a_path is None or not a_path.is_file():
+                problems.append((Status.MEDIA_MISSING, f"audio media not found: {a_url}"))
+                continue
+            span = _span_for(a, s, e - s, _stream_hint(a.clip))
+            span.path = a_path
+            j.sound.append(span)
+        if problems:
+            status = problems[0][0]
+            j = _failed(j, status, "Sound cannot be analysed: " + "; ".join(p for _, p in problems) + ".")
+        out.append(j)
+    return out
+
+
+def _embedded_sound_jobs(
+    job: AnalysisJob, pc: PlacedClip, path: Path, probe: ProbeFn, start: float, dur: float
+) -> list[AnalysisJob]:
+    """One job per audio stream of the picture's own media (no audio track covers it)."""
+    from otio_avsync.errors import AvsyncError  # noqa: PLC0415
+
+    try:
+        info = probe(path)
+    except AvsyncError as exc:
+        return [_failed(job, Status.ERROR, f"Picture media cannot be read: {exc}")]
+    if info.video is None:
+        return [_failed(job, Status.UNSUPPORTED, f"Picture media has no video stream: {path}.")]
+    streams = list(info.audio)
+    if not streams:
+        msg = "No linked audio: no audio track covers the clip and its media has no sound."
+        return [_failed(job, Status.NO_AUDIO, msg)]
+    out = []
+    for stream in streams:
+        j = _copy_job(job)
+        j.source = AudioSource(
+            kind="embedded",
+            file=str(path),
+            stream_index=stream.index,
+            language=stream.language,
+            clips=[job.clip_name],
+        )
+        span = _span_for(pc, start, dur, stream.index)
+        span.path = path
+        j.sound = [span]
+        out.append(j)
+    return out
+
+
+def _language_hint(clip: otio.schema.Clip, track: Any) -> str | None:
+    """A language named in our metadata on the clip or track, if any."""
+    for item in (clip, track):
+        meta = item.metadata.get("otio_avsync") if item is not None else None
+        if isinstance(meta, dict) and isinstance(meta.get("language"), str):
+            return meta["language"]
+    return None
+
+
+def _stream_hint(clip: otio.schema.Clip) -> int | None:
+    """The audio stream a clip plays, when our metadata pins one."""
+    meta = clip.metadata.get("otio_avsync")
+    if isinstance(meta, dict) and isinstance(meta.get("stream_index"), int):
+        return meta["stream_index"]
+    return None

@@ -1,0 +1,167 @@
+"""Package code behind the OTIO plugin modules in ``plugin_manifest/``.
+
+OTIO loads plugin modules under its own module names, so those stay thin and
+import this module absolutely. Nothing heavy is imported at module level: OTIO
+imports plugins in every tool of the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import urllib.parse
+import urllib.request
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from otio_avsync import hookstate
+
+#: Environment switch for tools that pass no hook arguments (otiotool, scripts).
+ENV_SWITCH = "OTIO_AVSYNC"
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in _TRUE if value is not None else False
+
+
+def hook_enabled(argument_map: dict[str, Any] | None) -> bool:
+    """True when asked: ``-H avsync=1`` or ``OTIO_AVSYNC=1`` (and not suppressed)."""
+    if hookstate.is_suppressed():
+        return False
+    args = argument_map or {}
+    return _truthy(args.get("avsync")) or _truthy(os.environ.get(ENV_SWITCH))
+
+
+def post_adapter_read(in_timeline: Any, argument_map: dict[str, Any] | None = None) -> Any:
+    """post_adapter_read(in_timeline, argument_map) -> timeline, annotated when asked.
+
+    Hook arguments (``-H key=value``): ``avsync=1`` to run; ``avsync_tolerance``
+    (preset or EARLY,LATE ms), ``avsync_estimator``, ``avsync_search_ms``,
+    ``avsync_base`` (folder for relative media paths; default: current folder),
+    ``avsync_search`` (folders to relink missing media from, os.pathsep-separated).
+    """
+    import opentimelineio as otio  # noqa: PLC0415
+
+    if not hook_enabled(argument_map) or not isinstance(in_timeline, otio.schema.Timeline):
+        return in_timeline
+    args = {k: v for k, v in (argument_map or {}).items() if isinstance(k, str)}
+    from otio_avsync.audit import AuditOptions, audit_timeline  # noqa: PLC0415
+    from otio_avsync.errors import AvsyncError  # noqa: PLC0415
+    from otio_avsync.results import parse_tolerance  # noqa: PLC0415
+
+    try:
+        options = AuditOptions(
+            estimator=str(args.get("avsync_estimator", "baseline")),
+            search_ms=float(args.get("avsync_search_ms", 2000.0)),
+            tolerance=parse_tolerance(str(args.get("avsync_tolerance", "bt1359"))),
+        )
+        folders = _folders(args.get("avsync_search"))
+        if folders:
+            relink_timeline(in_timeline, folders)
+        audit_timeline(in_timeline, options, base_dir=args.get("avsync_base") or os.getcwd())
+    except (AvsyncError, ValueError) as exc:
+        print(f"otio-avsync: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return in_timeline
+
+
+# -- media linker -------------------------------------------------------------------
+
+
+def _folders(value: Any) -> list[Path]:
+    if not value:
+        return []
+    items = value if isinstance(value, list | tuple) else str(value).split(os.pathsep)
+    return [Path(v).expanduser() for v in items if str(v).strip()]
+
+
+@lru_cache(maxsize=16)
+def _index(folders: tuple[str, ...]) -> dict[str, Path]:
+    """File name (lowercase) -> first path found, searching folders recursively in order."""
+    found: dict[str, Path] = {}
+    for folder in folders:
+        for root, _dirs, files in os.walk(folder):
+            for name in sorted(files):
+                found.setdefault(name.lower(), Path(root) / name)
+    return found
+
+
+def _url_name(url: str | None) -> str | None:
+    if not url:
+        return None
+    path = urllib.parse.urlparse(url).path if "://" in url else url
+    return Path(urllib.request.url2pathname(path)).name or None
+
+
+def find_media(clip: Any, folders: list[Path]) -> Path | None:
+    """find_media(clip, folders) -> Path | None: the file an offline clip names."""
+    import opentimelineio as otio  # noqa: PLC0415
+
+    from otio_avsync.jobs import resolve_media_path  # noqa: PLC0415
+
+    ref = clip.media_reference
+    url = getattr(ref, "target_url", None)
+    current = resolve_media_path(url, None)
+    if current is not None and current.is_file():
+        return None  # online: nothing to do
+    index = _index(tuple(str(f) for f in folders if f.is_dir()))
+    candidates = [_url_name(url)]
+    if isinstance(ref, otio.schema.MissingReference) or not url:
+        candidates += [ref.name if ref is not None else None, clip.name]
+    for name in candidates:
+        if name and name.lower() in index:
+            return index[name.lower()]
+    return None
+
+
+def link_media_reference(in_clip: Any, media_linker_argument_map: dict[str, Any] | None = None) -> Any:
+    """link_media_reference(in_clip, media_linker_argument_map) -> MediaReference | None
+
+    Relinks offline media by file name from the folders in ``-M search=DIR[:DIR]``;
+    keeps the old reference's available range and metadata. None = leave as is.
+    """
+    import opentimelineio as otio  # noqa: PLC0415
+
+    folders = _folders((media_linker_argument_map or {}).get("search"))
+    path = find_media(in_clip, folders)
+    if path is None:
+        return None
+    old = in_clip.media_reference
+    return otio.schema.ExternalReference(
+        target_url=path.resolve().as_uri(),
+        available_range=getattr(old, "available_range", None),
+        metadata=dict(old.metadata) if old is not None else {},
+    )
+
+
+def relink_timeline(timeline: Any, folders: list[Path]) -> int:
+    """relink_timeline(timeline, folders) -> int: relinks offline clips in place."""
+    n = 0
+    for clip in timeline.find_clips():
+        ref = link_media_reference(clip, {"search": [str(f) for f in folders]})
+        if ref is not None:
+            clip.media_reference = ref
+            n += 1
+    return n
+
+
+# -- report adapter -----------------------------------------------------------------
+
+
+def write_report_to_string(input_otio: Any, format: str = "json") -> str:  # noqa: A002
+    """write_report_to_string(input_otio, format="json"|"csv"|"html") -> str
+
+    The audit report of an annotated timeline (``-H avsync=1`` or ``otio-avsync audit``).
+    """
+    from otio_avsync.errors import AvsyncError  # noqa: PLC0415
+    from otio_avsync.report import render_report, results_from_timeline  # noqa: PLC0415
+
+    results = results_from_timeline(input_otio)
+    if not results:
+        raise AvsyncError(
+            "the timeline has no otio-avsync results; read it with -H avsync=1 "
+            "or run 'otio-avsync audit' first"
+        )
+    return render_report(results, format, title=getattr(input_otio, "name", "") or "timeline")

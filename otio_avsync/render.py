@@ -1,0 +1,100 @@
+"""Render a job's picture and sound for its span in timeline time.
+
+The picture comes from one clip's media; the sound may be assembled from
+several audio clips (gaps play as silence). Media time (OTIO ``source_range``
+space) is mapped to file time through the reference's ``available_range`` or,
+when a reference has none (EDL sources), through the file's start timecode.
+"""
+
+from __future__ import annotations
+
+import io
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from otio_avsync.decode import MediaInfo, probe, read_audio, read_video, timecode_to_seconds
+from otio_avsync.errors import MediaError
+from otio_avsync.estimators.base import AVInput
+from otio_avsync.jobs import AnalysisJob, MediaSpan
+
+
+@lru_cache(maxsize=256)
+def _probe_cached(path: str, mtime: float) -> MediaInfo:
+    return probe(path)
+
+
+def probe_media(path: str | Path) -> MediaInfo:
+    """probe_media(path) -> MediaInfo, cached per file version for one process."""
+    p = Path(path)
+    try:
+        mtime = p.stat().st_mtime
+    except OSError:
+        raise MediaError(f"media file not found: {p}") from None
+    return _probe_cached(str(p), mtime)
+
+
+def file_time(span: MediaSpan, info: MediaInfo) -> float:
+    """Seconds from the file's origin where the span's media time falls."""
+    if span.media_origin_s is not None:
+        return span.media_time_s - span.media_origin_s
+    if info.timecode and info.video is not None and info.video.fps:
+        tc = timecode_to_seconds(info.timecode, info.video.fps)
+        if span.media_time_s >= tc - 1e-6:
+            return span.media_time_s - tc
+    return span.media_time_s
+
+
+def render(job: AnalysisJob, *, frame_width: int, audio_rate: int) -> AVInput:
+    """render(job, frame_width=96, audio_rate=16000) -> AVInput
+
+    Raises :class:`MediaError` when the media cannot be decoded at all.
+    """
+    assert job.picture is not None and job.picture.path is not None
+    pinfo = probe_media(job.picture.path)
+    if pinfo.video is None:
+        raise MediaError(f"no video stream in {job.picture.path}")
+    start = file_time(job.picture, pinfo)
+    video = read_video(job.picture.path, start, job.span_duration_s, width=frame_width, gray=True)
+    if len(video.frames) == 0:
+        raise MediaError(f"no picture decoded from {job.picture.path} at {start:.3f} s")
+    times = video.times - start
+    fps = float(pinfo.video.fps) if pinfo.video.fps else 0.0
+    if not np.isfinite(fps) or fps <= 0 or fps > 1000:
+        steps = np.diff(times)
+        fps = 1.0 / float(np.median(steps)) if len(steps) else 25.0
+
+    n = round(job.span_duration_s * audio_rate)
+    audio = np.zeros(n, dtype=np.float32)
+    for span in job.sound:
+        assert span.path is not None
+        info = probe_media(span.path)
+        samples = read_audio(
+            span.path, file_time(span, info), span.duration_s, rate=audio_rate,
+            stream_index=span.stream_index,
+        ).samples
+        at = round((span.timeline_start_s - job.span_start_s) * audio_rate)
+        lo, hi = max(0, at), min(n, at + len(samples))
+        if hi > lo:
+            audio[lo:hi] += samples[lo - at : hi - at]
+    return AVInput(frames=video.frames, frame_times=times, fps=fps, audio=audio, rate=audio_rate)
+
+
+def thumbnail_png(job: AnalysisJob, *, width: int = 240) -> bytes | None:
+    """A PNG of the frame in the middle of the span, for reports; None on failure."""
+    if job.picture is None or job.picture.path is None:
+        return None
+    try:
+        from PIL import Image  # noqa: PLC0415 - only reports need it
+
+        info = probe_media(job.picture.path)
+        t = file_time(job.picture, info) + job.span_duration_s / 2
+        video = read_video(job.picture.path, t, 0.001, width=width, gray=False)
+        if not len(video.frames):
+            return None
+        buf = io.BytesIO()
+        Image.fromarray(video.frames[0]).save(buf, format="PNG", optimize=True)
+        return buf.getvalue()
+    except Exception:  # noqa: BLE001 - a missing thumbnail must not fail an audit
+        return None

@@ -1,0 +1,3 @@
+"""OTIO media linker: relink offline media by file name (``-m avsync_relink -M search=DIR``)."""
+
+from otio_avsync.plugin import link_media_reference  # noqa: F401
