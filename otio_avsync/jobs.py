@@ -333,7 +333,10 @@ def _failed(job: AnalysisJob, status: Status, message: str) -> AnalysisJob:
 
 
 def _copy_job(job: AnalysisJob) -> AnalysisJob:
-    return AnalysisJob(**{f: getattr(job, f) for f in job.__dataclass_fields__})
+    """A job for another sound of the same picture (its own sound list)."""
+    fields = {f: getattr(job, f) for f in job.__dataclass_fields__}
+    fields["sound"] = list(job.sound)
+    return AnalysisJob(**fields)
 
 
 def _track_sound_jobs(
