@@ -9,6 +9,7 @@ branch moves markers to RGBA colours.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -73,7 +74,7 @@ def clear(timeline: otio.schema.Timeline) -> int:
             markers[:] = keep
         if isinstance(item, otio.schema.Clip) and METADATA_KEY in item.metadata:
             meta = item.metadata[METADATA_KEY]
-            if isinstance(meta, dict) and "status" in meta:
+            if isinstance(meta, Mapping) and "status" in meta:
                 del item.metadata[METADATA_KEY]
     if METADATA_KEY in timeline.metadata:
         del timeline.metadata[METADATA_KEY]
@@ -119,7 +120,7 @@ def annotate(
 def _marker(clip: otio.schema.Clip, result: ClipResult, n_sources: int) -> otio.schema.Marker:
     trimmed = clip.trimmed_range()
     rate = trimmed.duration.rate or result.rate
-    if result.span_media_start is not None and result.span_duration_s:
+    if result.status.analysable and result.span_media_start is not None and result.span_duration_s:
         start = result.span_media_start
         duration = otio.opentime.from_seconds(result.span_duration_s, rate)
         marked = otio.opentime.TimeRange(start, duration)

@@ -15,7 +15,7 @@ import math
 import os
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -431,7 +431,7 @@ def _language_hint(clip: otio.schema.Clip, track: Any) -> str | None:
     """A language named in our metadata on the clip or track, if any."""
     for item in (clip, track):
         meta = item.metadata.get("otio_avsync") if item is not None else None
-        if isinstance(meta, dict) and isinstance(meta.get("language"), str):
+        if isinstance(meta, Mapping) and isinstance(meta.get("language"), str):
             return meta["language"]
     return None
 
@@ -439,6 +439,6 @@ def _language_hint(clip: otio.schema.Clip, track: Any) -> str | None:
 def _stream_hint(clip: otio.schema.Clip) -> int | None:
     """The audio stream a clip plays, when our metadata pins one."""
     meta = clip.metadata.get("otio_avsync")
-    if isinstance(meta, dict) and isinstance(meta.get("stream_index"), int):
+    if isinstance(meta, Mapping) and isinstance(meta.get("stream_index"), int):
         return meta["stream_index"]
     return None

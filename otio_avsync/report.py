@@ -12,7 +12,7 @@ import csv
 import html
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import opentimelineio as otio
@@ -39,9 +39,10 @@ def results_from_timeline(timeline: otio.schema.Timeline) -> list[ClipResult]:
     out = []
     for clip in timeline.find_clips():
         meta = clip.metadata.get(METADATA_KEY)
-        if not isinstance(meta, dict) or "status" not in meta:
+        if not isinstance(meta, Mapping) or "status" not in meta:
             continue
         track = clip.parent()
+        meta = plain(meta)
         for m in meta.get("sources") or [meta]:
             out.append(_from_metadata(clip, m, meta.get("record_tc"), getattr(track, "name", None)))
     return out
@@ -65,7 +66,7 @@ def _from_metadata(clip: Any, m: dict[str, Any], record_tc: str | None, track: s
         tolerance=Tolerance(
             float(tol.get("early", 45.0)), float(tol.get("late", 125.0)), m.get("tolerance", "custom")
         ),
-        audio_source=AudioSource(**src) if isinstance(src, dict) else None,
+        audio_source=AudioSource(**src) if isinstance(src, Mapping) else None,
         windows=[WindowResult(**w) for w in m.get("windows") or []],
         curve_ms=list(curve.get("offset_ms") or []),
         curve_score=list(curve.get("score") or []),
@@ -73,6 +74,15 @@ def _from_metadata(clip: Any, m: dict[str, Any], record_tc: str | None, track: s
         track_name=track,
         clip=clip,
     )
+
+
+def plain(value: Any) -> Any:
+    """OTIO's AnyDictionary/AnyVector as plain dicts and lists, recursively."""
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple) or type(value).__name__ == "AnyVector":
+        return [plain(v) for v in value]
+    return value
 
 
 def render_report(results: Iterable[ClipResult], fmt: str, *, title: str = "timeline") -> str:
