@@ -165,7 +165,12 @@ def audit(timeline: Path, output: Path | None, reports: tuple[str, ...], adapter
     """Audit every picture clip of TIMELINE against its linked sound."""
     from otio_avsync.plugin import relink_timeline  # noqa: PLC0415
     from otio_avsync.report import to_json  # noqa: PLC0415
-    from otio_avsync.timeline_io import read_timeline, same_file, write_timeline  # noqa: PLC0415
+    from otio_avsync.timeline_io import (  # noqa: PLC0415
+        read_timeline,
+        rebase_relative_urls,
+        same_file,
+        write_timeline,
+    )
 
     _check_report_suffixes(reports)
     if output is not None and timeline.exists() and output.exists() and same_file(output, timeline):
@@ -179,6 +184,7 @@ def audit(timeline: Path, output: Path | None, reports: tuple[str, ...], adapter
     result = _run_audit(work, options, timeline.resolve().parent, quiet or as_json)
     protect = [str(timeline)]
     if output is not None:
+        rebase_relative_urls(work, timeline.resolve().parent, output.resolve().parent)
         write_timeline(work, output, protect=protect)
     _write_reports(result, reports, work.name or timeline.name, protect)
     if as_json:

@@ -217,6 +217,8 @@ def placed_clips(timeline: otio.schema.Timeline) -> list[PlacedClip]:
             problem = None
             if not (math.isfinite(start) and math.isfinite(dur)) or not math.isfinite(rate):
                 problem, start, dur = "its range is not a finite time", 0.0, 0.0
+            elif not 1.0 <= rate <= 1000.0:
+                problem, start, dur = f"its rate {rate:g} is not a usable frame rate", 0.0, 0.0
             elif dur - head - tail <= 0:
                 problem = "it has no duration outside transitions" if dur > 0 else "it is empty"
             else:

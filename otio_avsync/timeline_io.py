@@ -116,3 +116,27 @@ def write_timeline(
             ) from None
 
     return write_atomic(target, _write, protect=protect)
+
+
+def rebase_relative_urls(
+    timeline: otio.schema.Timeline, from_dir: str | os.PathLike, to_dir: str | os.PathLike
+) -> int:
+    """rebase_relative_urls(timeline, from_dir, to_dir) -> int
+
+    Relative media paths resolve against the timeline's folder; when the output
+    goes elsewhere they are rewritten relative to the new folder so the written
+    timeline still finds its media. Returns how many URLs changed.
+    """
+    src, dst = Path(from_dir).resolve(), Path(to_dir).resolve()
+    if src == dst:
+        return 0
+    changed = 0
+    for clip in timeline.find_clips():
+        refs = clip.media_references().values()
+        for ref in refs:
+            url = getattr(ref, "target_url", None)
+            if not url or "://" in url or Path(url).is_absolute():
+                continue
+            ref.target_url = Path(os.path.relpath(src / url, dst)).as_posix()
+            changed += 1
+    return changed

@@ -22,6 +22,9 @@ from otio_avsync.results import WindowResult
 
 #: Envelope rate of the audio onset signal (Hz): 5 ms lag resolution before refinement.
 ENV_RATE = 200
+#: The flux of a window centred at t rises before an onset at t reaches the centre:
+#: measured on clicks, the envelope peaks 10 ms early, so lookups add it back.
+ENV_LEAD_S = 0.010
 
 
 def onset_envelope(audio: np.ndarray, rate: int, env_rate: int = ENV_RATE) -> np.ndarray:
@@ -101,7 +104,7 @@ class CorrelationEstimator:
         picture = _highpass(picture, round(fps))
         env = onset_envelope(av.audio, av.rate)
         # Sum the envelope over one frame period centred on each instant.
-        env = uniform_filter1d(env, size=max(1, round(ENV_RATE / fps)), mode="constant")
+        env = uniform_filter1d(env, size=max(1, round(ENV_RATE / fps)) | 1, mode="constant")
         env = _highpass(env, round(ENV_RATE))
         problem = ""
         rms = float(np.sqrt(np.mean(np.square(av.audio, dtype=np.float64)))) if len(av.audio) else 0.0
@@ -116,9 +119,10 @@ class CorrelationEstimator:
     ) -> np.ndarray:
         """Normalised cross-correlation for each lag (rows) over the given frames.
 
-        Frames whose lagged sound falls outside the span are left out per lag.
+        Frames whose lagged sound falls outside the span are left out per lag,
+        and the correlation is scaled by the share of frames that remain.
         """
-        pos = (times[None, :] + lags_s[:, None]) * ENV_RATE
+        pos = (times[None, :] + lags_s[:, None] - ENV_LEAD_S) * ENV_RATE
         valid = (pos >= 0) & (pos <= len(env) - 1)
         a = np.interp(pos, np.arange(len(env)), env)
         v = np.broadcast_to(picture[None, :], a.shape)
@@ -133,7 +137,9 @@ class CorrelationEstimator:
         den = np.sqrt((ac**2).sum(1) * (vc**2).sum(1))
         with np.errstate(invalid="ignore", divide="ignore"):
             ncc = np.where(ok & (den > 1e-12), num / den, np.nan)
-        return ncc
+        # Weight by overlap: a lag that pairs only part of the frames with sound
+        # is weaker evidence (and its correlation noisier) than one that pairs all.
+        return ncc * (n / len(times))
 
     # -- estimate ------------------------------------------------------------------
 
