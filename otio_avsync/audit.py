@@ -112,7 +112,13 @@ def audit_timeline(
 
     options = options or AuditOptions()
     t0 = time.perf_counter()
-    jobs = build_jobs(timeline, base_dir=base_dir, probe=probe_media, max_span_s=options.max_span_s)
+    jobs = build_jobs(
+        timeline,
+        base_dir=base_dir,
+        probe=probe_media,
+        max_span_s=options.max_span_s,
+        audio_pad_s=options.search_ms / 1000.0,
+    )
     estimator = get_estimator(options.estimator)
     timings = {"decode_s": 0.0, "estimate_s": 0.0}
     results = []

@@ -76,6 +76,9 @@ class AnalysisJob:
     source: AudioSource | None = None
     status: Status | None = None
     message: str = ""
+    #: Sound is rendered this much before and after the span (timeline audio
+    #: around the picture), so that every candidate offset has sound to compare.
+    audio_pad_s: float = 0.0
 
     @property
     def key(self) -> tuple[int, str]:
@@ -271,12 +274,14 @@ def build_jobs(
     base_dir: str | os.PathLike | None = None,
     probe: ProbeFn | None = None,
     max_span_s: float | None = 60.0,
+    audio_pad_s: float = 0.0,
 ) -> list[AnalysisJob]:
     """build_jobs(timeline, base_dir=None, probe=None) -> list[AnalysisJob]
 
     One job per picture clip and linked sound. Clips that cannot be analysed
     get a job with a ``status`` and a reason, so every picture clip shows up
-    in the results. ``probe(path)`` returns a :class:`otio_avsync.decode.MediaInfo`
+    in the results. ``audio_pad_s`` extends the sound beyond the span on both
+    sides (use the search range). ``probe(path)`` returns a :class:`otio_avsync.decode.MediaInfo`
     (injected so this module needs no decoder); ``max_span_s`` caps the
     analysed span to the middle of long clips.
     """
@@ -306,6 +311,7 @@ def build_jobs(
             span_media_start=media_start,
             record_tc=_record_tc(timeline, pc.start_s, pc.rate),
             picture=None,
+            audio_pad_s=max(0.0, audio_pad_s),
         )
         if pc.unsupported:
             jobs.append(_failed(job, Status.UNSUPPORTED, f"Clip cannot be analysed: {pc.unsupported}."))
@@ -352,6 +358,7 @@ def _track_sound_jobs(
 ) -> list[AnalysisJob]:
     """One job per audio track that overlaps the picture's analysed span."""
     end = start + dur
+    lo, hi = start - job.audio_pad_s, end + job.audio_pad_s
     picture_url = job.picture.url if job.picture else None
     out = []
     for track_index, label in enumerate(labels):
@@ -360,6 +367,7 @@ def _track_sound_jobs(
         ]
         if not overlapping:
             continue
+        around = [a for a in audio if a.track_label == label and a.start_s < hi and a.end_s > lo]
         j = _copy_job(job)
         urls = {_reference_url(a.clip)[0] for a in overlapping}
         same_media = picture_url is not None and urls == {picture_url}
@@ -372,9 +380,11 @@ def _track_sound_jobs(
             language=_language_hint(overlapping[0].clip, overlapping[0].track),
         )
         problems = []
-        for a in overlapping:
-            s, e = max(start, a.start_s), min(end, a.end_s)
+        for a in around:
+            s, e = max(lo, a.start_s), min(hi, a.end_s)
             a_url, problem = _reference_url(a.clip)
+            if a not in overlapping and (a.unsupported or problem):
+                continue  # a neighbour we cannot play only shortens the context
             if a.unsupported:
                 problems.append((Status.UNSUPPORTED, f"audio clip {a.clip.name!r}: {a.unsupported}"))
                 continue
@@ -422,7 +432,8 @@ def _embedded_sound_jobs(
             language=stream.language,
             clips=[job.clip_name],
         )
-        span = _span_for(pc, start, dur, stream.index)
+        pad = job.audio_pad_s
+        span = _span_for(pc, start - pad, dur + 2 * pad, stream.index)
         span.path = path
         j.sound = [span]
         out.append(j)

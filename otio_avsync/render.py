@@ -65,7 +65,8 @@ def render(job: AnalysisJob, *, frame_width: int, audio_rate: int) -> AVInput:
         steps = np.diff(times)
         fps = 1.0 / float(np.median(steps)) if len(steps) else 25.0
 
-    n = round(job.span_duration_s * audio_rate)
+    audio_start = job.span_start_s - job.audio_pad_s
+    n = round((job.span_duration_s + 2 * job.audio_pad_s) * audio_rate)
     audio = np.zeros(n, dtype=np.float32)
     for span in job.sound:
         assert span.path is not None
@@ -74,11 +75,19 @@ def render(job: AnalysisJob, *, frame_width: int, audio_rate: int) -> AVInput:
             span.path, file_time(span, info), span.duration_s, rate=audio_rate,
             stream_index=span.stream_index,
         ).samples
-        at = round((span.timeline_start_s - job.span_start_s) * audio_rate)
+        at = round((span.timeline_start_s - audio_start) * audio_rate)
         lo, hi = max(0, at), min(n, at + len(samples))
         if hi > lo:
             audio[lo:hi] += samples[lo - at : hi - at]
-    return AVInput(frames=video.frames, frame_times=times, fps=fps, audio=audio, rate=audio_rate)
+    return AVInput(
+        frames=video.frames,
+        frame_times=times,
+        fps=fps,
+        audio=audio,
+        rate=audio_rate,
+        audio_start_s=-job.audio_pad_s,
+        duration_s=job.span_duration_s,
+    )
 
 
 def thumbnail_png(job: AnalysisJob, *, width: int = 240) -> bytes | None:

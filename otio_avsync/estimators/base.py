@@ -21,7 +21,9 @@ class AVInput:
 
     ``frames[k]`` is shown at ``frame_times[k]`` seconds from the span start
     (uniform ``k / fps`` for constant-rate media, decoded timestamps for VFR);
-    ``audio[n]`` plays at ``n / rate`` seconds.
+    ``audio[n]`` plays at ``audio_start_s + n / rate`` seconds: the sound may
+    start before the picture (``audio_start_s < 0``) and end after it, so that
+    every candidate offset finds sound to compare.
     """
 
     frames: np.ndarray  # uint8 (N, H, W) grayscale
@@ -29,10 +31,18 @@ class AVInput:
     fps: float
     audio: np.ndarray  # float32 (M,) mono
     rate: int
+    audio_start_s: float = 0.0
+    #: Length of the analysed picture span (seconds); 0 = up to the last frame.
+    duration_s: float = 0.0
 
     @property
-    def duration_s(self) -> float:
-        return len(self.audio) / self.rate if self.rate else 0.0
+    def picture_duration_s(self) -> float:
+        """The analysed span: given, or up to the end of the last frame."""
+        if self.duration_s > 0:
+            return self.duration_s
+        if len(self.frame_times) and self.fps > 0:
+            return float(self.frame_times[-1]) + 1.0 / self.fps
+        return 0.0
 
 
 @dataclass

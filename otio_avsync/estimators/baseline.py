@@ -115,14 +115,19 @@ class CorrelationEstimator:
         return picture, env, problem
 
     def _curves(
-        self, picture: np.ndarray, times: np.ndarray, env: np.ndarray, lags_s: np.ndarray
+        self,
+        picture: np.ndarray,
+        times: np.ndarray,
+        env: np.ndarray,
+        lags_s: np.ndarray,
+        audio_start_s: float = 0.0,
     ) -> np.ndarray:
         """Normalised cross-correlation for each lag (rows) over the given frames.
 
         Frames whose lagged sound falls outside the span are left out per lag,
         and the correlation is scaled by the share of frames that remain.
         """
-        pos = (times[None, :] + lags_s[:, None] - ENV_LEAD_S) * ENV_RATE
+        pos = (times[None, :] + lags_s[:, None] - ENV_LEAD_S - audio_start_s) * ENV_RATE
         valid = (pos >= 0) & (pos <= len(env) - 1)
         a = np.interp(pos, np.arange(len(env)), env)
         v = np.broadcast_to(picture[None, :], a.shape)
@@ -145,7 +150,7 @@ class CorrelationEstimator:
 
     def estimate(self, av: AVInput, *, search_ms: float = 2000.0) -> Estimate:
         """estimate(av, search_ms=2000.0) -> Estimate"""
-        if len(av.frames) < 3 or len(av.audio) < av.rate * 0.2:
+        if len(av.frames) < 3 or av.picture_duration_s < 0.2 or len(av.audio) < av.rate * 0.2:
             return Estimate(None, 0.0, self.name, note="the span is too short to analyse")
         picture, env, problem = self._signals(av)
         step = self.step_ms / 1000.0
@@ -155,14 +160,14 @@ class CorrelationEstimator:
         if problem:
             return Estimate(None, 0.0, self.name, note=problem)
 
-        duration = max(times[-1] + 1.0 / av.fps, av.duration_s)
+        duration = av.picture_duration_s
         windows: list[WindowResult] = []
         curves, weights = [], []
         for w0, w1 in _windows(duration, self.window_s, self.hop_s):
             sel = (times >= w0) & (times < w1)
             if sel.sum() < 8:
                 continue
-            curve = self._curves(picture[sel], times[sel], env, lags)
+            curve = self._curves(picture[sel], times[sel], env, lags, av.audio_start_s)
             weight = float(np.std(picture[sel]) > 1e-6)
             if not np.isfinite(curve).any() or weight == 0:
                 windows.append(WindowResult(w0, w1 - w0, None, 0.0, 0.0))
