@@ -171,7 +171,7 @@ def test_bad_media_gets_a_status_and_others_still_run(baked, tmp_path: Path) -> 
     audio_only = make_clip(tmp_path / "voice.m4a" , ClipSpec(duration_s=2, video=False))
     tl = otio.schema.Timeline(name="bad")
     v = otio.schema.Track(kind=otio.schema.TrackKind.Video)
-    rng = otio.opentime.TimeRange(otio.opentime.RationalTime(0, 25), otio.opentime.RationalTime(50, 25))
+    rng = otio.opentime.TimeRange(otio.opentime.RationalTime(0, 25), otio.opentime.RationalTime(140, 25))
     for name, path in [("truncated", truncated), ("garbage", garbage), ("mute", mute.path),
                        ("audio_only", audio_only.path), ("good", ok.path)]:
         v.append(otio.schema.Clip(name=name, source_range=rng, media_reference=otio.schema.ExternalReference(

@@ -83,7 +83,7 @@ def test_installed_wheel_registers_plugin(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def small_timeline(tmp_path_factory: pytest.TempPathFactory):
     folder = tmp_path_factory.mktemp("hooked")
-    return make_slipped_timeline(folder, [0, 6], clip_s=5.0, handle_s=0.5, seed=11)
+    return make_slipped_timeline(folder, [0, 6], clip_s=5.0, handle_s=0.5, seed=12)
 
 
 def test_hook_only_runs_when_asked(small_timeline, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,7 @@ real dialogue it is weak, which is why the attention model exists.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import median_filter, uniform_filter1d
+from scipy.ndimage import maximum_filter1d, median_filter, uniform_filter1d
 
 from otio_avsync.estimators.base import AVInput, Estimate
 from otio_avsync.results import WindowResult
@@ -80,6 +80,22 @@ def _highpass(x: np.ndarray, width: int) -> np.ndarray:
     return np.maximum(x - median_filter(x, size=width, mode="nearest"), 0.0)
 
 
+def _equalise(x: np.ndarray, width: int) -> np.ndarray:
+    """Compress event strengths so that each event counts about alike.
+
+    A flash changes the picture far more than a mouth opening, and a drum hit
+    is louder than a syllable; left as they are, the strongest event decides the
+    correlation on its own and any lag that pairs it with any onset scores well.
+    Each value is divided by the running maximum around it (plus a floor from
+    the signal's typical level, so noise is not blown up) and square-rooted.
+    """
+    if not np.any(x > 0):
+        return x
+    floor = np.percentile(x[x > 0], 75) if np.any(x > 0) else 1.0
+    local = maximum_filter1d(x, size=max(3, width | 1), mode="nearest")
+    return np.sqrt(x / (local + floor + 1e-12))
+
+
 class CorrelationEstimator:
     """CorrelationEstimator(window_s=6.0, hop_s=3.0, min_confidence=0.5)
 
@@ -101,11 +117,11 @@ class CorrelationEstimator:
         """(picture signal per frame, audio envelope at ENV_RATE, problem or '')."""
         fps = av.fps if av.fps > 0 else 25.0
         picture = motion_energy(av.frames, memory=max(1, round(0.2 * fps)))
-        picture = _highpass(picture, round(fps))
+        picture = _equalise(_highpass(picture, round(fps)), round(2 * fps))
         env = onset_envelope(av.audio, av.rate)
         # Sum the envelope over one frame period centred on each instant.
         env = uniform_filter1d(env, size=max(1, round(ENV_RATE / fps)) | 1, mode="constant")
-        env = _highpass(env, round(ENV_RATE))
+        env = _equalise(_highpass(env, round(ENV_RATE)), round(2 * ENV_RATE))
         problem = ""
         rms = float(np.sqrt(np.mean(np.square(av.audio, dtype=np.float64)))) if len(av.audio) else 0.0
         if rms < 1e-3:  # below -60 dBFS
