@@ -148,7 +148,9 @@ def _marker(clip: otio.schema.Clip, result: ClipResult, n_sources: int) -> otio.
     )
 
 
-def _clamp(rng: otio.opentime.TimeRange, bounds: otio.opentime.TimeRange) -> otio.opentime.TimeRange:
+def _clamp(
+    rng: otio.opentime.TimeRange, bounds: otio.opentime.TimeRange
+) -> otio.opentime.TimeRange:
     """Keep a marker inside the clip's trimmed range (otioview skips ones outside)."""
     start = max(rng.start_time, bounds.start_time)
     end = min(rng.end_time_exclusive(), bounds.end_time_exclusive())

@@ -107,8 +107,8 @@ def audit_timeline(
     copy to keep the original). One clip's failure becomes its status; the
     others are still analysed.
     """
-    from otio_avsync.estimators import get_estimator  # noqa: PLC0415 - lazy: model may load torch
-    from otio_avsync.render import probe_media  # noqa: PLC0415
+    from otio_avsync.estimators import get_estimator
+    from otio_avsync.render import probe_media
 
     options = options or AuditOptions()
     t0 = time.perf_counter()
@@ -140,7 +140,7 @@ def analyse_job(
     timings: dict[str, float] | None = None,
 ) -> ClipResult:
     """analyse_job(job, estimator, options) -> ClipResult; never raises for bad media."""
-    from otio_avsync.render import render, thumbnail_png  # noqa: PLC0415
+    from otio_avsync.render import render, thumbnail_png
 
     result = ClipResult(
         clip_name=job.clip_name,
@@ -168,9 +168,12 @@ def analyse_job(
     except AvsyncError as exc:
         result.status, result.message = Status.ERROR, f"Media cannot be decoded: {exc}"
         return result
-    except Exception as exc:  # noqa: BLE001 - one clip's bug must not stop an audit
+    except Exception as exc:
         log.exception("analysis of %s failed", job.clip_name)
-        result.status, result.message = Status.ERROR, f"Analysis failed: {type(exc).__name__}: {exc}"
+        result.status, result.message = (
+            Status.ERROR,
+            f"Analysis failed: {type(exc).__name__}: {exc}",
+        )
         return result
     timings["decode_s"] = timings.get("decode_s", 0.0) + (t1 - t0)
     timings["estimate_s"] = timings.get("estimate_s", 0.0) + (t2 - t1)

@@ -35,48 +35,77 @@ class _ToleranceType(click.ParamType):
 
 def _common_options(f: Any) -> Any:
     f = click.option(
-        "--tolerance", type=_ToleranceType(), default="bt1359", show_default=True,
+        "--tolerance",
+        type=_ToleranceType(),
+        default="bt1359",
+        show_default=True,
         help=f"Preset ({', '.join(TOLERANCE_PRESETS)}) or 'EARLY_MS,LATE_MS' the sound may be off.",
     )(f)
     f = click.option(
-        "--estimator", type=click.Choice(["baseline"]), default="baseline", show_default=True,
+        "--estimator",
+        type=click.Choice(["baseline"]),
+        default="baseline",
+        show_default=True,
         help="How offsets are estimated.",
     )(f)
     f = click.option(
-        "--search", "search_ms", type=click.FloatRange(min=40, max=30000), default=2000.0,
-        show_default=True, help="Search offsets within ± this many ms.",
+        "--search",
+        "search_ms",
+        type=click.FloatRange(min=40, max=30000),
+        default=2000.0,
+        show_default=True,
+        help="Search offsets within ± this many ms.",
     )(f)
     f = click.option(
-        "--min-confidence", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+        "--min-confidence",
+        type=click.FloatRange(0, 1),
+        default=0.5,
+        show_default=True,
         help="Below this confidence a clip is 'uncertain' rather than judged.",
     )(f)
-    f = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")(f)
+    f = click.option("--json", "as_json", is_flag=True, help="Print the report as JSON on stdout.")(
+        f
+    )
     f = click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")(f)
     return f
 
 
-def _options(tolerance: Tolerance, estimator: str, search_ms: float, min_confidence: float,
-             fail_on: tuple[str, ...] = ("out_of_sync",), thumbnails: bool = False) -> Any:
-    from otio_avsync.audit import AuditOptions  # noqa: PLC0415
+def _options(
+    tolerance: Tolerance,
+    estimator: str,
+    search_ms: float,
+    min_confidence: float,
+    fail_on: tuple[str, ...] = ("out_of_sync",),
+    thumbnails: bool = False,
+) -> Any:
+    from otio_avsync.audit import AuditOptions
 
     return AuditOptions(
-        estimator=estimator, search_ms=search_ms, tolerance=tolerance,
-        min_confidence=min_confidence, thumbnails=thumbnails,
+        estimator=estimator,
+        search_ms=search_ms,
+        tolerance=tolerance,
+        min_confidence=min_confidence,
+        thumbnails=thumbnails,
         fail_on=tuple(Status(s) for s in fail_on),
     )
 
 
 def _run_audit(timeline: Any, options: Any, base_dir: Any, quiet: bool) -> Any:
     """Audit with a progress bar on stderr (hidden when quiet or not a terminal)."""
-    from rich.console import Console  # noqa: PLC0415
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from otio_avsync.audit import audit_timeline  # noqa: PLC0415
+    from otio_avsync.audit import audit_timeline
 
     console = Console(stderr=True)
     with Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, disable=quiet, transient=True,
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=True,
     ) as bar:
         task = bar.add_task("analysing", total=None)
 
@@ -87,8 +116,8 @@ def _run_audit(timeline: Any, options: Any, base_dir: Any, quiet: bool) -> Any:
 
 
 def _print_table(result: Any, *, expected: dict[str, float] | None = None, title: str = "") -> None:
-    from rich.console import Console  # noqa: PLC0415
-    from rich.table import Table  # noqa: PLC0415
+    from rich.console import Console
+    from rich.table import Table
 
     colours = {"in_sync": "green", "out_of_sync": "red", "uncertain": "yellow"}
     table = Table(title=title or None)
@@ -102,7 +131,10 @@ def _print_table(result: Any, *, expected: dict[str, float] | None = None, title
         offset = "" if r.offset_ms is None else f"{r.offset_frames:+.1f}f {r.offset_ms:+.0f} ms"
         cells = [
             f"[{colours.get(r.status.value, 'dark_orange')}]{r.status.value}[/]",
-            r.clip_name, row["record_tc"] or "", row["audio_source"] or "", offset,
+            r.clip_name,
+            row["record_tc"] or "",
+            row["audio_source"] or "",
+            offset,
             f"{r.confidence:.0%}" if r.status.analysable else "",
         ]
         if expected is not None:
@@ -116,17 +148,19 @@ def _print_table(result: Any, *, expected: dict[str, float] | None = None, title
 
 
 def _write_reports(result: Any, reports: tuple[str, ...], title: str, protect: list[str]) -> None:
-    from otio_avsync.report import render_report  # noqa: PLC0415
-    from otio_avsync.timeline_io import write_atomic  # noqa: PLC0415
+    from otio_avsync.report import render_report
+    from otio_avsync.timeline_io import write_atomic
 
     for target in reports:
         fmt = Path(target).suffix.lstrip(".").lower()
         text = render_report(result.results, fmt, title=title)
-        write_atomic(target, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"), protect=protect)
+        write_atomic(
+            target, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"), protect=protect
+        )
 
 
 def _check_report_suffixes(reports: tuple[str, ...]) -> None:
-    from otio_avsync.report import FORMATS  # noqa: PLC0415
+    from otio_avsync.report import FORMATS
 
     for target in reports:
         fmt = Path(target).suffix.lstrip(".").lower()
@@ -148,24 +182,54 @@ def main() -> None:
 
 @main.command()
 @click.argument("timeline", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the annotated timeline here (.otio keeps markers and metadata).")
-@click.option("-r", "--report", "reports", multiple=True,
-              help="Write a report: .json, .csv or .html (repeatable).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the annotated timeline here (.otio keeps markers and metadata).",
+)
+@click.option(
+    "-r",
+    "--report",
+    "reports",
+    multiple=True,
+    help="Write a report: .json, .csv or .html (repeatable).",
+)
 @click.option("--adapter", help="OTIO adapter to read TIMELINE with (default: from its suffix).")
-@click.option("--media-dir", "media_dirs", multiple=True, type=click.Path(file_okay=False),
-              help="Relink offline media by file name from this folder (repeatable).")
-@click.option("--fail-on", multiple=True, default=("out_of_sync",), show_default=True,
-              type=click.Choice([s.value for s in Status]),
-              help="Statuses that make the exit status 1 (repeatable).")
+@click.option(
+    "--media-dir",
+    "media_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Relink offline media by file name from this folder (repeatable).",
+)
+@click.option(
+    "--fail-on",
+    multiple=True,
+    default=("out_of_sync",),
+    show_default=True,
+    type=click.Choice([s.value for s in Status]),
+    help="Statuses that make the exit status 1 (repeatable).",
+)
 @_common_options
-def audit(timeline: Path, output: Path | None, reports: tuple[str, ...], adapter: str | None,
-          media_dirs: tuple[str, ...], fail_on: tuple[str, ...], tolerance: Tolerance,
-          estimator: str, search_ms: float, min_confidence: float, as_json: bool, quiet: bool) -> None:
+def audit(
+    timeline: Path,
+    output: Path | None,
+    reports: tuple[str, ...],
+    adapter: str | None,
+    media_dirs: tuple[str, ...],
+    fail_on: tuple[str, ...],
+    tolerance: Tolerance,
+    estimator: str,
+    search_ms: float,
+    min_confidence: float,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Audit every picture clip of TIMELINE against its linked sound."""
-    from otio_avsync.plugin import relink_timeline  # noqa: PLC0415
-    from otio_avsync.report import to_json  # noqa: PLC0415
-    from otio_avsync.timeline_io import (  # noqa: PLC0415
+    from otio_avsync.plugin import relink_timeline
+    from otio_avsync.report import to_json
+    from otio_avsync.timeline_io import (
         read_timeline,
         rebase_relative_urls,
         same_file,
@@ -179,8 +243,14 @@ def audit(timeline: Path, output: Path | None, reports: tuple[str, ...], adapter
     work = copy.deepcopy(tl)
     if media_dirs:
         relink_timeline(work, [Path(d) for d in media_dirs])
-    options = _options(tolerance, estimator, search_ms, min_confidence, fail_on,
-                       thumbnails=any(r.lower().endswith((".html", ".htm")) for r in reports))
+    options = _options(
+        tolerance,
+        estimator,
+        search_ms,
+        min_confidence,
+        fail_on,
+        thumbnails=any(r.lower().endswith((".html", ".htm")) for r in reports),
+    )
     result = _run_audit(work, options, timeline.resolve().parent, quiet or as_json)
     protect = [str(timeline)]
     if output is not None:
@@ -196,20 +266,37 @@ def audit(timeline: Path, output: Path | None, reports: tuple[str, ...], adapter
 
 @main.command()
 @click.argument("media", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--audio", type=click.Path(dir_okay=False, path_type=Path),
-              help="Check MEDIA's picture against this file's sound instead of its own.")
+@click.option(
+    "--audio",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Check MEDIA's picture against this file's sound instead of its own.",
+)
 @click.option("-r", "--report", "reports", multiple=True, help="Write a report (.json/.csv/.html).")
 @_common_options
-def check(media: Path, audio: Path | None, reports: tuple[str, ...], tolerance: Tolerance,
-          estimator: str, search_ms: float, min_confidence: float, as_json: bool, quiet: bool) -> None:
+def check(
+    media: Path,
+    audio: Path | None,
+    reports: tuple[str, ...],
+    tolerance: Tolerance,
+    estimator: str,
+    search_ms: float,
+    min_confidence: float,
+    as_json: bool,
+    quiet: bool,
+) -> None:
     """Check one media file (picture against its own sound, or against --audio)."""
-    from otio_avsync.report import to_json  # noqa: PLC0415
-    from otio_avsync.single import timeline_for_media  # noqa: PLC0415
+    from otio_avsync.report import to_json
+    from otio_avsync.single import timeline_for_media
 
     _check_report_suffixes(reports)
     tl = timeline_for_media(media, audio)
-    options = _options(tolerance, estimator, search_ms, min_confidence,
-                       thumbnails=any(r.lower().endswith((".html", ".htm")) for r in reports))
+    options = _options(
+        tolerance,
+        estimator,
+        search_ms,
+        min_confidence,
+        thumbnails=any(r.lower().endswith((".html", ".htm")) for r in reports),
+    )
     result = _run_audit(tl, options, None, True)
     _write_reports(result, reports, media.name, [str(media)] + ([str(audio)] if audio else []))
     if as_json:
@@ -220,14 +307,18 @@ def check(media: Path, audio: Path | None, reports: tuple[str, ...], tolerance: 
 
 
 @main.command()
-@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to write the demo media, timeline and reports (default: a temp folder).")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to write the demo media, timeline and reports (default: a temp folder).",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
 def demo(folder: Path | None, seed: int) -> None:
     """Generate a small timeline with media (some clips slipped by known amounts), audit it."""
-    from otio_avsync.audit import AuditOptions  # noqa: PLC0415
-    from otio_avsync.testmedia import make_demo  # noqa: PLC0415
-    from otio_avsync.timeline_io import read_timeline, write_timeline  # noqa: PLC0415
+    from otio_avsync.audit import AuditOptions
+    from otio_avsync.testmedia import make_demo
+    from otio_avsync.timeline_io import read_timeline, write_timeline
 
     folder = folder or Path(tempfile.mkdtemp(prefix="avsync-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -241,11 +332,15 @@ def demo(folder: Path | None, seed: int) -> None:
     _write_reports(result, (str(html), str(folder / "report.json")), tl.name or "demo", [])
     _print_table(result, expected=truth.expected, title="demo timeline (expected = known slip)")
     hits = [
-        r for r in result.results
-        if r.clip_name in truth.expected and r.offset_ms is not None
+        r
+        for r in result.results
+        if r.clip_name in truth.expected
+        and r.offset_ms is not None
         and abs(r.offset_ms - truth.expected[r.clip_name]) <= 1000.0 / r.rate
     ]
-    click.echo(f"{len(hits)}/{len(truth.expected)} analysable clips within ±1 frame of the known slip.")
+    click.echo(
+        f"{len(hits)}/{len(truth.expected)} analysable clips within ±1 frame of the known slip."
+    )
     click.echo(f"Annotated timeline: {out}\nHTML report: {html}")
 
 

@@ -179,7 +179,7 @@ def _transition_trims(clip: otio.schema.Clip, track: otio.schema.Track) -> tuple
     """Seconds to drop at the head and tail of a clip because a transition covers them."""
     try:
         prev_item, next_item = track.neighbors_of(clip)
-    except Exception:  # noqa: BLE001 - OTIO raises for items outside a track
+    except Exception:
         return 0.0, 0.0
     head = tail = 0.0
     if isinstance(prev_item, otio.schema.Transition):
@@ -209,7 +209,7 @@ def placed_clips(timeline: otio.schema.Timeline) -> list[PlacedClip]:
             inner_kind = getattr(track, "kind", kind)
             try:
                 rng = clip.transformed_time_range(clip.trimmed_range(), timeline.tracks)
-            except Exception as exc:  # noqa: BLE001 - OTIO reports bad ranges this way
+            except Exception as exc:
                 out.append(
                     PlacedClip(clip, track, label, inner_kind, 0.0, 0.0, 24.0, f"bad range: {exc}")
                 )
@@ -238,7 +238,7 @@ def _record_tc(timeline: otio.schema.Timeline, start_s: float, rate: float) -> s
     try:
         rt = otio.opentime.from_seconds(base + start_s, rate).round()
         return otio.opentime.to_timecode(rt, rate)
-    except Exception:  # noqa: BLE001 - exotic rates have no timecode
+    except Exception:
         return None
 
 
@@ -286,7 +286,7 @@ def build_jobs(
     analysed span to the middle of long clips.
     """
     if probe is None:
-        from otio_avsync.decode import probe as probe  # noqa: PLC0415 - keeps OTIO start-up light
+        from otio_avsync.decode import probe as probe
 
     placed = placed_clips(timeline)
     audio = [p for p in placed if p.kind == otio.schema.TrackKind.Audio]
@@ -314,7 +314,9 @@ def build_jobs(
             audio_pad_s=max(0.0, audio_pad_s),
         )
         if pc.unsupported:
-            jobs.append(_failed(job, Status.UNSUPPORTED, f"Clip cannot be analysed: {pc.unsupported}."))
+            jobs.append(
+                _failed(job, Status.UNSUPPORTED, f"Clip cannot be analysed: {pc.unsupported}.")
+            )
             continue
         url, problem = _reference_url(pc.clip)
         if problem:
@@ -386,7 +388,9 @@ def _track_sound_jobs(
             if a not in overlapping and (a.unsupported or problem):
                 continue  # a neighbour we cannot play only shortens the context
             if a.unsupported:
-                problems.append((Status.UNSUPPORTED, f"audio clip {a.clip.name!r}: {a.unsupported}"))
+                problems.append(
+                    (Status.UNSUPPORTED, f"audio clip {a.clip.name!r}: {a.unsupported}")
+                )
                 continue
             if problem:
                 status = Status.MEDIA_MISSING if "missing" in problem else Status.UNSUPPORTED
@@ -401,7 +405,9 @@ def _track_sound_jobs(
             j.sound.append(span)
         if problems:
             status = problems[0][0]
-            j = _failed(j, status, "Sound cannot be analysed: " + "; ".join(p for _, p in problems) + ".")
+            j = _failed(
+                j, status, "Sound cannot be analysed: " + "; ".join(p for _, p in problems) + "."
+            )
         out.append(j)
     return out
 
@@ -410,7 +416,7 @@ def _embedded_sound_jobs(
     job: AnalysisJob, pc: PlacedClip, path: Path, probe: ProbeFn, start: float, dur: float
 ) -> list[AnalysisJob]:
     """One job per audio stream of the picture's own media (no audio track covers it)."""
-    from otio_avsync.errors import AvsyncError  # noqa: PLC0415
+    from otio_avsync.errors import AvsyncError
 
     try:
         info = probe(path)

@@ -42,14 +42,14 @@ def post_adapter_read(in_timeline: Any, argument_map: dict[str, Any] | None = No
     ``avsync_base`` (folder for relative media paths; default: current folder),
     ``avsync_search`` (folders to relink missing media from, os.pathsep-separated).
     """
-    import opentimelineio as otio  # noqa: PLC0415
+    import opentimelineio as otio
 
     if not hook_enabled(argument_map) or not isinstance(in_timeline, otio.schema.Timeline):
         return in_timeline
     args = {k: v for k, v in (argument_map or {}).items() if isinstance(k, str)}
-    from otio_avsync.audit import AuditOptions, audit_timeline  # noqa: PLC0415
-    from otio_avsync.errors import AvsyncError  # noqa: PLC0415
-    from otio_avsync.results import parse_tolerance  # noqa: PLC0415
+    from otio_avsync.audit import AuditOptions, audit_timeline
+    from otio_avsync.errors import AvsyncError
+    from otio_avsync.results import parse_tolerance
 
     try:
         options = AuditOptions(
@@ -97,9 +97,9 @@ def _url_name(url: str | None) -> str | None:
 
 def find_media(clip: Any, folders: list[Path]) -> Path | None:
     """find_media(clip, folders) -> Path | None: the file an offline clip names."""
-    import opentimelineio as otio  # noqa: PLC0415
+    import opentimelineio as otio
 
-    from otio_avsync.jobs import resolve_media_path  # noqa: PLC0415
+    from otio_avsync.jobs import resolve_media_path
 
     ref = clip.media_reference
     url = getattr(ref, "target_url", None)
@@ -116,13 +116,15 @@ def find_media(clip: Any, folders: list[Path]) -> Path | None:
     return None
 
 
-def link_media_reference(in_clip: Any, media_linker_argument_map: dict[str, Any] | None = None) -> Any:
+def link_media_reference(
+    in_clip: Any, media_linker_argument_map: dict[str, Any] | None = None
+) -> Any:
     """link_media_reference(in_clip, media_linker_argument_map) -> MediaReference | None
 
     Relinks offline media by file name from the folders in ``-M search=DIR[:DIR]``;
     keeps the old reference's available range and metadata. None = leave as is.
     """
-    import opentimelineio as otio  # noqa: PLC0415
+    import opentimelineio as otio
 
     folders = _folders((media_linker_argument_map or {}).get("search"))
     path = find_media(in_clip, folders)
@@ -150,13 +152,13 @@ def relink_timeline(timeline: Any, folders: list[Path]) -> int:
 # -- report adapter -----------------------------------------------------------------
 
 
-def write_report_to_string(input_otio: Any, format: str = "json") -> str:  # noqa: A002
+def write_report_to_string(input_otio: Any, format: str = "json") -> str:
     """write_report_to_string(input_otio, format="json"|"csv"|"html") -> str
 
     The audit report of an annotated timeline (``-H avsync=1`` or ``otio-avsync audit``).
     """
-    from otio_avsync.errors import AvsyncError  # noqa: PLC0415
-    from otio_avsync.report import render_report, results_from_timeline  # noqa: PLC0415
+    from otio_avsync.errors import AvsyncError
+    from otio_avsync.report import render_report, results_from_timeline
 
     results = results_from_timeline(input_otio)
     if not results:

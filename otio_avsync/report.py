@@ -29,8 +29,20 @@ from otio_avsync.results import (
 FORMATS = ("json", "csv", "html")
 
 _COLUMNS = [
-    "clip", "track", "record_tc", "status", "offset_ms", "offset_frames", "confidence",
-    "method", "audio_source", "audio_kind", "language", "stream_index", "tolerance", "message",
+    "clip",
+    "track",
+    "record_tc",
+    "status",
+    "offset_ms",
+    "offset_frames",
+    "confidence",
+    "method",
+    "audio_source",
+    "audio_kind",
+    "language",
+    "stream_index",
+    "tolerance",
+    "message",
 ]
 
 
@@ -48,7 +60,9 @@ def results_from_timeline(timeline: otio.schema.Timeline) -> list[ClipResult]:
     return out
 
 
-def _from_metadata(clip: Any, m: dict[str, Any], record_tc: str | None, track: str | None) -> ClipResult:
+def _from_metadata(
+    clip: Any, m: dict[str, Any], record_tc: str | None, track: str | None
+) -> ClipResult:
     tol = m.get("tolerance_ms") or {}
     src = m.get("audio_source")
     curve = m.get("curve") or {}
@@ -64,7 +78,9 @@ def _from_metadata(clip: Any, m: dict[str, Any], record_tc: str | None, track: s
         confidence=float(m.get("confidence") or 0.0),
         rate=rate,
         tolerance=Tolerance(
-            float(tol.get("early", 45.0)), float(tol.get("late", 125.0)), m.get("tolerance", "custom")
+            float(tol.get("early", 45.0)),
+            float(tol.get("late", 125.0)),
+            m.get("tolerance", "custom"),
         ),
         audio_source=AudioSource(**src) if isinstance(src, Mapping) else None,
         windows=[WindowResult(**w) for w in m.get("windows") or []],
@@ -127,7 +143,9 @@ def to_csv(results: list[ClipResult]) -> str:
 
 
 _STATUS_COLOURS = {
-    "in_sync": "#2e7d32", "out_of_sync": "#c62828", "uncertain": "#f9a825",
+    "in_sync": "#2e7d32",
+    "out_of_sync": "#c62828",
+    "uncertain": "#f9a825",
 }
 
 
@@ -148,7 +166,9 @@ def _svg_curve(r: ClipResult, width: int = 360, height: int = 110) -> str:
 
     step = max(1, len(xs) // 400)
     pts = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in list(zip(xs, ys, strict=False))[::step])
-    marks = [f'<line x1="{px(0):.1f}" y1="10" x2="{px(0):.1f}" y2="{height - 20}" stroke="#999" stroke-dasharray="3,3"/>']
+    marks = [
+        f'<line x1="{px(0):.1f}" y1="10" x2="{px(0):.1f}" y2="{height - 20}" stroke="#999" stroke-dasharray="3,3"/>'
+    ]
     if r.offset_ms is not None:
         marks.append(
             f'<line x1="{px(r.offset_ms):.1f}" y1="10" x2="{px(r.offset_ms):.1f}" y2="{height - 20}" '
@@ -162,7 +182,9 @@ def _svg_curve(r: ClipResult, width: int = 360, height: int = 110) -> str:
     return (
         f'<svg width="{width}" height="{height}" role="img" aria-label="sync score by offset">'
         f'<polyline fill="none" stroke="#1565c0" stroke-width="1.2" points="{pts}"/>'
-        + "".join(marks) + labels + "</svg>"
+        + "".join(marks)
+        + labels
+        + "</svg>"
     )
 
 
@@ -174,7 +196,15 @@ def to_html(results: list[ClipResult], *, title: str = "timeline") -> str:
         colour = _STATUS_COLOURS.get(r.status.value, "#ef6c00")
         cells = "".join(
             f"<td>{esc('' if row[c] is None else str(row[c]))}</td>"
-            for c in ("clip", "track", "record_tc", "audio_source", "offset_ms", "offset_frames", "confidence")
+            for c in (
+                "clip",
+                "track",
+                "record_tc",
+                "audio_source",
+                "offset_ms",
+                "offset_frames",
+                "confidence",
+            )
         )
         rows.append(
             f'<tr><td><span class="dot" style="background:{colour}"></span>{esc(r.status.value)}</td>'
@@ -187,7 +217,8 @@ def to_html(results: list[ClipResult], *, title: str = "timeline") -> str:
         thumb = (
             f'<img alt="frame of {esc(r.clip_name)}" src="data:image/png;base64,'
             f'{base64.b64encode(r.thumbnail_png).decode()}"/>'
-            if r.thumbnail_png else '<div class="nothumb">no thumbnail</div>'
+            if r.thumbnail_png
+            else '<div class="nothumb">no thumbnail</div>'
         )
         details.append(
             f'<section class="flag"><h3>{esc(r.clip_name)} <small>{esc(r.record_tc or "")}</small></h3>'

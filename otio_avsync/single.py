@@ -19,7 +19,7 @@ def timeline_for_media(media: str | Path, audio: str | Path | None = None) -> ot
     The picture of ``media`` on V1; ``audio``'s sound on A1 over the same range
     when given, else nothing on A1 (so the media's own streams are used).
     """
-    from otio_avsync.render import probe_media  # noqa: PLC0415
+    from otio_avsync.render import probe_media
 
     media = Path(media).resolve()
     info = probe_media(media)
@@ -53,7 +53,9 @@ def timeline_for_media(media: str | Path, audio: str | Path | None = None) -> ot
         track.append(
             otio.schema.Clip(
                 name=audio.name,
-                media_reference=otio.schema.ExternalReference(audio.as_uri(), available_range=arange),
+                media_reference=otio.schema.ExternalReference(
+                    audio.as_uri(), available_range=arange
+                ),
                 source_range=clip_range,
             )
         )

@@ -40,7 +40,7 @@ def read_timeline(path: str | os.PathLike, adapter: str | None = None) -> otio.s
         ) from None
     except otio.exceptions.NotSupportedError as exc:
         raise TimelineError(f"cannot read {p}: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - adapters raise anything on malformed input
+    except Exception as exc:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TimelineError(f"cannot read timeline {p}: {detail}") from None
     if isinstance(result, otio.schema.SerializableCollection):

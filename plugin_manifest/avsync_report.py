@@ -3,5 +3,5 @@
 from otio_avsync.plugin import write_report_to_string
 
 
-def write_to_string(input_otio, format="json"):  # noqa: A002
+def write_to_string(input_otio, format="json"):
     return write_report_to_string(input_otio, format)

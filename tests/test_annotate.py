@@ -92,11 +92,24 @@ def test_markers_colours_names_and_ranges() -> None:
     assert c.markers[0].name == "avsync media missing"
     assert c.markers[0].marked_range == c.trimmed_range()
     meta = a.metadata["otio_avsync"]
-    for key in ("status", "offset_ms", "offset_frames", "confidence", "method", "audio_source",
-                "windows", "tolerance_ms", "message"):
+    for key in (
+        "status",
+        "offset_ms",
+        "offset_frames",
+        "confidence",
+        "method",
+        "audio_source",
+        "windows",
+        "tolerance_ms",
+        "message",
+    ):
         assert key in meta
     assert meta["offset_frames"] == 3.0
-    assert tl.metadata["otio_avsync"]["summary"] == {"out_of_sync": 1, "in_sync": 1, "media_missing": 1}
+    assert tl.metadata["otio_avsync"]["summary"] == {
+        "out_of_sync": 1,
+        "in_sync": 1,
+        "media_missing": 1,
+    }
     assert marker_color(Status.UNCERTAIN) == otio.schema.MarkerColor.YELLOW
 
 
@@ -105,7 +118,11 @@ def test_rerun_replaces_own_markers_and_keeps_others() -> None:
     a.markers.append(otio.schema.Marker(name="editor note", color=otio.schema.MarkerColor.BLUE))
     a.metadata["other_tool"] = {"keep": True}
     for _ in range(3):
-        annotate(tl, [_result(a, Status.OUT_OF_SYNC, 200.0), _result(b, Status.IN_SYNC, 0.0)], settings={})
+        annotate(
+            tl,
+            [_result(a, Status.OUT_OF_SYNC, 200.0), _result(b, Status.IN_SYNC, 0.0)],
+            settings={},
+        )
     assert [m.name for m in a.markers] == ["editor note", "avsync +5f (+200 ms)"]
     assert len(b.markers) == 1
     assert a.metadata["other_tool"] == {"keep": True}
@@ -127,13 +144,22 @@ def test_several_sources_show_the_most_severe() -> None:
     assert meta["status"] == "out_of_sync" and len(meta["sources"]) == 2
     rows = results_from_timeline(tl)
     assert [(r.status, r.audio_source.language) for r in rows] == [
-        (Status.IN_SYNC, None), (Status.OUT_OF_SYNC, "fra")]
+        (Status.IN_SYNC, None),
+        (Status.OUT_OF_SYNC, "fra"),
+    ]
 
 
 def test_reports_from_annotated_timeline() -> None:
     tl, (a, b, c) = _tl()
-    annotate(tl, [_result(a, Status.OUT_OF_SYNC, 120.0), _result(b, Status.UNCERTAIN, 40.0),
-                  _result(c, Status.NO_AUDIO)], settings={})
+    annotate(
+        tl,
+        [
+            _result(a, Status.OUT_OF_SYNC, 120.0),
+            _result(b, Status.UNCERTAIN, 40.0),
+            _result(c, Status.NO_AUDIO),
+        ],
+        settings={},
+    )
     results = results_from_timeline(tl)
     assert marker_name(results[1]) == "avsync ? +1f (+40 ms)"
     csv_text = render_report(results, "csv")

@@ -25,8 +25,12 @@ SLIPS = list(range(-10, 11))
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run(
-        [sys.executable, "-m", "otio_avsync", *args], capture_output=True, text=True, cwd=cwd,
-        env=env, timeout=600,
+        [sys.executable, "-m", "otio_avsync", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=600,
     )
 
 
@@ -47,10 +51,13 @@ def test_baseline_accuracy_over_known_slips(slipped) -> None:
     assert set(by_name) == set(slipped.expected)
     frame_ms = 1000.0 / float(slipped.rate)
     hits = [
-        n for n, r in by_name.items()
+        n
+        for n, r in by_name.items()
         if r.offset_ms is not None and abs(r.offset_ms - slipped.expected[n]) <= frame_ms
     ]
-    assert len(hits) / len(by_name) >= 0.95, {n: (r.offset_ms, r.confidence) for n, r in by_name.items()}
+    assert len(hits) / len(by_name) >= 0.95, {
+        n: (r.offset_ms, r.confidence) for n, r in by_name.items()
+    }
     # Within tolerance (-45..+125 ms) is in sync, outside is flagged; both confidently.
     for name, r in by_name.items():
         exp = slipped.expected[name]
@@ -64,9 +71,22 @@ def test_baseline_accuracy_over_known_slips(slipped) -> None:
 
 def test_cli_audit_writes_outputs_and_never_touches_input(slipped, tmp_path: Path) -> None:
     before = digest(slipped.path)
-    out, rep_json, rep_csv, rep_html = (tmp_path / n for n in ("a.otio", "r.json", "r.csv", "r.html"))
-    proc = cli("audit", str(slipped.path), "-o", str(out), "-r", str(rep_json), "-r", str(rep_csv),
-               "-r", str(rep_html), "--json")
+    out, rep_json, rep_csv, rep_html = (
+        tmp_path / n for n in ("a.otio", "r.json", "r.csv", "r.html")
+    )
+    proc = cli(
+        "audit",
+        str(slipped.path),
+        "-o",
+        str(out),
+        "-r",
+        str(rep_json),
+        "-r",
+        str(rep_csv),
+        "-r",
+        str(rep_html),
+        "--json",
+    )
     assert proc.returncode == 1, proc.stderr  # clips are slipped: flagged
     assert digest(slipped.path) == before
     doc = json.loads(proc.stdout)
@@ -127,12 +147,15 @@ def test_cli_bad_input_exits_2_without_traceback(slipped, tmp_path: Path, args, 
 def baked(tmp_path_factory: pytest.TempPathFactory):
     """Media with the sound baked 200 ms late, and one in sync."""
     folder = tmp_path_factory.mktemp("baked")
-    late = make_clip(folder / "late.mov", ClipSpec(duration_s=6, offset_ms=200.0, seed=3,
-                                                   container="mov", fps=Fraction(30000, 1001)))
+    late = make_clip(
+        folder / "late.mov",
+        ClipSpec(duration_s=6, offset_ms=200.0, seed=3, container="mov", fps=Fraction(30000, 1001)),
+    )
     ok = make_clip(folder / "ok.mp4", ClipSpec(duration_s=6, offset_ms=0.0, seed=4))
     # The same events as ok.mp4, its sound 200 ms late, in an audio-only file.
-    late_sound = make_clip(folder / "late_sound.m4a", ClipSpec(duration_s=6, offset_ms=200.0, seed=4,
-                                                              video=False))
+    late_sound = make_clip(
+        folder / "late_sound.m4a", ClipSpec(duration_s=6, offset_ms=200.0, seed=4, video=False)
+    )
     return late, ok, late_sound
 
 
@@ -152,11 +175,18 @@ def test_check_single_file(baked) -> None:
 
 
 def _one_clip_timeline(folder: Path, media: Path, name: str) -> otio.schema.Timeline:
-    rng = otio.opentime.TimeRange(otio.opentime.RationalTime(0, 25), otio.opentime.RationalTime(100, 25))
+    rng = otio.opentime.TimeRange(
+        otio.opentime.RationalTime(0, 25), otio.opentime.RationalTime(100, 25)
+    )
     tl = otio.schema.Timeline(name=name)
     v = otio.schema.Track(kind=otio.schema.TrackKind.Video)
-    v.append(otio.schema.Clip(name=name, media_reference=otio.schema.ExternalReference(
-        str(media), available_range=rng), source_range=rng))
+    v.append(
+        otio.schema.Clip(
+            name=name,
+            media_reference=otio.schema.ExternalReference(str(media), available_range=rng),
+            source_range=rng,
+        )
+    )
     tl.tracks.append(v)
     return tl
 
@@ -168,17 +198,33 @@ def test_bad_media_gets_a_status_and_others_still_run(baked, tmp_path: Path) -> 
     garbage = tmp_path / "garbage.mp4"
     garbage.write_bytes(os.urandom(20000))
     mute = make_clip(tmp_path / "mute.mp4", ClipSpec(duration_s=2, languages=()))
-    audio_only = make_clip(tmp_path / "voice.m4a" , ClipSpec(duration_s=2, video=False))
+    audio_only = make_clip(tmp_path / "voice.m4a", ClipSpec(duration_s=2, video=False))
     tl = otio.schema.Timeline(name="bad")
     v = otio.schema.Track(kind=otio.schema.TrackKind.Video)
-    rng = otio.opentime.TimeRange(otio.opentime.RationalTime(0, 25), otio.opentime.RationalTime(140, 25))
-    for name, path in [("truncated", truncated), ("garbage", garbage), ("mute", mute.path),
-                       ("audio_only", audio_only.path), ("good", ok.path)]:
-        v.append(otio.schema.Clip(name=name, source_range=rng, media_reference=otio.schema.ExternalReference(
-            str(path), available_range=rng)))
-    nan_clip = otio.schema.Clip(name="nan_rate", source_range=otio.opentime.TimeRange(
-        otio.opentime.RationalTime(0, 1e12), otio.opentime.RationalTime(50, 1e12)),
-        media_reference=otio.schema.ExternalReference(str(ok.path)))
+    rng = otio.opentime.TimeRange(
+        otio.opentime.RationalTime(0, 25), otio.opentime.RationalTime(140, 25)
+    )
+    for name, path in [
+        ("truncated", truncated),
+        ("garbage", garbage),
+        ("mute", mute.path),
+        ("audio_only", audio_only.path),
+        ("good", ok.path),
+    ]:
+        v.append(
+            otio.schema.Clip(
+                name=name,
+                source_range=rng,
+                media_reference=otio.schema.ExternalReference(str(path), available_range=rng),
+            )
+        )
+    nan_clip = otio.schema.Clip(
+        name="nan_rate",
+        source_range=otio.opentime.TimeRange(
+            otio.opentime.RationalTime(0, 1e12), otio.opentime.RationalTime(50, 1e12)
+        ),
+        media_reference=otio.schema.ExternalReference(str(ok.path)),
+    )
     v.append(nan_clip)
     tl.tracks.append(v)
     result = audit_timeline(tl, AuditOptions())

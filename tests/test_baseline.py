@@ -9,8 +9,16 @@ from otio_avsync.estimators import get_estimator
 from otio_avsync.estimators.base import AVInput, Estimator
 
 
-def _scene(offset_ms: float, *, fps: float = 25.0, seconds: float = 10.0, seed: int = 0,
-           silent: bool = False, still: bool = False, rate: int = 16000) -> AVInput:
+def _scene(
+    offset_ms: float,
+    *,
+    fps: float = 25.0,
+    seconds: float = 10.0,
+    seed: int = 0,
+    silent: bool = False,
+    still: bool = False,
+    rate: int = 16000,
+) -> AVInput:
     """Flashes at irregular frames; a click for each at frame time + offset; noise and clutter."""
     rng = np.random.default_rng(seed)
     n = int(seconds * fps)
@@ -18,10 +26,10 @@ def _scene(offset_ms: float, *, fps: float = 25.0, seconds: float = 10.0, seed: 
     audio = rng.normal(0, 0.003, int(seconds * rate))
     t = 0.5
     while t < seconds - 0.5:
-        k = int(round(t * fps))
+        k = round(t * fps)
         if not still:
             frames[k : k + 2, 10:26, 20:44] += 120.0  # a two-frame flash
-        s = int(round((k / fps + offset_ms / 1000.0) * rate))
+        s = round((k / fps + offset_ms / 1000.0) * rate)
         if 0 <= s < len(audio) - 400 and not silent:
             audio[s : s + 400] += 0.5 * np.exp(-np.arange(400) / 60.0) * rng.choice([-1, 1], 400)
         t += rng.uniform(0.35, 1.2)

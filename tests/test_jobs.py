@@ -44,7 +44,9 @@ def fake_probe(path: Path) -> _Info:
     return _Info(video=object(), audio=(_Stream(1, None),))
 
 
-def clip(name: str, url: str | None, src: otio.opentime.TimeRange, avail_start: float = 0) -> otio.schema.Clip:
+def clip(
+    name: str, url: str | None, src: otio.opentime.TimeRange, avail_start: float = 0
+) -> otio.schema.Clip:
     ref = (
         otio.schema.ExternalReference(url, available_range=tr(avail_start, 100000))
         if url is not None
@@ -141,8 +143,13 @@ def test_unanalysable_clips_get_status_not_crash(media: Path) -> None:
     frozen = clip("frozen", "a.mov", tr(0, 24))
     frozen.effects.append(otio.schema.FreezeFrame())
     v.append(frozen)
-    gen = otio.schema.Clip(name="bars", media_reference=otio.schema.GeneratorReference(
-        generator_kind="SMPTEBars", available_range=tr(0, 24)), source_range=tr(0, 24))
+    gen = otio.schema.Clip(
+        name="bars",
+        media_reference=otio.schema.GeneratorReference(
+            generator_kind="SMPTEBars", available_range=tr(0, 24)
+        ),
+        source_range=tr(0, 24),
+    )
     v.append(gen)
     v.append(clip("empty", "a.mov", tr(0, 0)))
     v.append(clip("ok", "a.mov", tr(0, 24)))

@@ -23,8 +23,10 @@ def test_manifest_registers_hook_linker_and_adapter() -> None:
     assert "avsync_relink" in [m.name for m in manifest.media_linkers]
     adapter = otio.adapters.from_name("avsync_report")
     assert "avsync" in adapter.suffixes
-    assert not ({"otio_json", "otioz", "otiod", "adapter"} & {a.name for a in manifest.adapters
-                                                                if a.filepath.startswith(str(ROOT))})
+    assert not (
+        {"otio_json", "otioz", "otiod", "adapter"}
+        & {a.name for a in manifest.adapters if a.filepath.startswith(str(ROOT))}
+    )
 
 
 def test_plugin_import_keeps_otio_startup_light() -> None:
@@ -36,8 +38,13 @@ def test_plugin_import_keeps_otio_startup_light() -> None:
         "heavy = [m for m in ('torch', 'PySide6', 'av', 'scipy') if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
 
@@ -49,18 +56,48 @@ def test_installed_wheel_registers_plugin(tmp_path: Path) -> None:
         pytest.skip("pip not available")
     wheels = tmp_path / "wheels"
     build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(wheels), str(ROOT)], capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(wheels),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert build.returncode == 0, build.stderr
     (wheel,) = wheels.glob("otio_avsync-*.whl")
     target = tmp_path / "site"
-    inst = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target",
-                           str(target), str(wheel)], capture_output=True, text=True, timeout=300)
+    inst = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "-q",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert inst.returncode == 0, inst.stderr
     assert (target / "otio_avsync" / "plugin_manifest" / "plugin_manifest.json").exists()
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("OTIO_PLUGIN_MANIFEST_PATH", "OTIO_DISABLE_ENTRYPOINTS_PLUGINS", "PYTHONPATH")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OTIO_PLUGIN_MANIFEST_PATH", "OTIO_DISABLE_ENTRYPOINTS_PLUGINS", "PYTHONPATH")
+    }
     env["PYTHONPATH"] = str(target)
     code = (
         "import opentimelineio as otio, otio_avsync\n"
@@ -71,8 +108,14 @@ def test_installed_wheel_registers_plugin(tmp_path: Path) -> None:
         "print('avsync_audit' in m.hooks['post_adapter_read'])\n"
         "print([l.name for l in m.media_linkers])\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          cwd=tmp_path, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     pkg_file, adapter_path, hooked, linkers = proc.stdout.strip().splitlines()
     assert pkg_file.startswith(str(target))
@@ -104,9 +147,21 @@ def test_otioconvert_with_hook_argument_and_report_adapter(small_timeline, tmp_p
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = tmp_path / "cut.otio"
     run = subprocess.run(
-        [str(OTIO_BIN / "otioconvert"), "-i", str(small_timeline.path), "-o", str(out),
-         "-H", "avsync=1", "-H", f"avsync_base={small_timeline.path.parent}"],
-        capture_output=True, text=True, env=env, timeout=300,
+        [
+            str(OTIO_BIN / "otioconvert"),
+            "-i",
+            str(small_timeline.path),
+            "-o",
+            str(out),
+            "-H",
+            "avsync=1",
+            "-H",
+            f"avsync_base={small_timeline.path.parent}",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr
     tl = otio.adapters.read_from_file(str(out))
@@ -114,20 +169,53 @@ def test_otioconvert_with_hook_argument_and_report_adapter(small_timeline, tmp_p
     assert [m.color for m in markers] == ["GREEN", "RED"]
     # Converting the annotated file again with the hook does not duplicate markers.
     out2 = tmp_path / "cut2.otio"
-    subprocess.run([str(OTIO_BIN / "otioconvert"), "-i", str(out), "-o", str(out2), "-H", "avsync=1",
-                    "-H", f"avsync_base={small_timeline.path.parent}"], env=env, check=True, timeout=300)
+    subprocess.run(
+        [
+            str(OTIO_BIN / "otioconvert"),
+            "-i",
+            str(out),
+            "-o",
+            str(out2),
+            "-H",
+            "avsync=1",
+            "-H",
+            f"avsync_base={small_timeline.path.parent}",
+        ],
+        env=env,
+        check=True,
+        timeout=300,
+    )
     tl2 = otio.adapters.read_from_file(str(out2))
     assert sum(len(c.markers) for c in tl2.find_clips()) == 2
     # The report adapter writes the audit of an annotated timeline.
     rep = tmp_path / "cut.avsync"
-    run = subprocess.run([str(OTIO_BIN / "otioconvert"), "-i", str(out), "-o", str(rep), "-A", "format=csv"],
-                         capture_output=True, text=True, env=env, timeout=300)
+    run = subprocess.run(
+        [str(OTIO_BIN / "otioconvert"), "-i", str(out), "-o", str(rep), "-A", "format=csv"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     assert rep.read_text().splitlines()[0].startswith("clip,track")
     # A bad hook argument is a clear message and status 2, not a traceback.
-    bad = subprocess.run([str(OTIO_BIN / "otioconvert"), "-i", str(small_timeline.path), "-o",
-                          str(tmp_path / "x.otio"), "-H", "avsync=1", "-H", "avsync_tolerance=loose"],
-                         capture_output=True, text=True, env=env, timeout=300)
+    bad = subprocess.run(
+        [
+            str(OTIO_BIN / "otioconvert"),
+            "-i",
+            str(small_timeline.path),
+            "-o",
+            str(tmp_path / "x.otio"),
+            "-H",
+            "avsync=1",
+            "-H",
+            "avsync_tolerance=loose",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "tolerance" in bad.stderr
 
 
@@ -139,7 +227,8 @@ def test_media_linker_relinks_offline_media(small_timeline, tmp_path: Path) -> N
     moved = tmp_path / "moved.otio"
     otio.adapters.write_to_file(tl, str(moved))
     linked = otio.adapters.read_from_file(
-        str(moved), media_linker_name="avsync_relink",
+        str(moved),
+        media_linker_name="avsync_relink",
         media_linker_argument_map={"search": str(small_timeline.path.parent)},
     )
     for clip in linked.find_clips():

@@ -121,9 +121,11 @@ class CorrelationEstimator:
         env = onset_envelope(av.audio, av.rate)
         # Sum the envelope over one frame period centred on each instant.
         env = uniform_filter1d(env, size=max(1, round(ENV_RATE / fps)) | 1, mode="constant")
-        env = _equalise(_highpass(env, round(ENV_RATE)), round(2 * ENV_RATE))
+        env = _equalise(_highpass(env, ENV_RATE), round(2 * ENV_RATE))
         problem = ""
-        rms = float(np.sqrt(np.mean(np.square(av.audio, dtype=np.float64)))) if len(av.audio) else 0.0
+        rms = (
+            float(np.sqrt(np.mean(np.square(av.audio, dtype=np.float64)))) if len(av.audio) else 0.0
+        )
         if rms < 1e-3:  # below -60 dBFS
             problem = "the sound is silent"
         elif not np.any(picture > 1e-3):
@@ -190,19 +192,25 @@ class CorrelationEstimator:
                 continue
             i = int(np.nanargmax(curve))
             windows.append(
-                WindowResult(w0, w1 - w0, lags[i] * 1000.0, _peak_confidence(curve, i, av.fps, step))
+                WindowResult(
+                    w0, w1 - w0, lags[i] * 1000.0, _peak_confidence(curve, i, av.fps, step)
+                )
             )
             curves.append(np.nan_to_num(curve, nan=0.0))
             weights.append(weight)
         if not curves:
-            return Estimate(None, 0.0, self.name, windows=windows, note="no window had both motion and sound")
+            return Estimate(
+                None, 0.0, self.name, windows=windows, note="no window had both motion and sound"
+            )
         curve = np.average(np.stack(curves), axis=0, weights=weights)
         i = int(np.argmax(curve))
         offset_s = lags[i] + _parabolic(curve, i) * step
         conf = _peak_confidence(curve, i, av.fps, step)
         frame_ms = 1000.0 / av.fps
         agree = [
-            w for w in windows if w.offset_ms is not None and abs(w.offset_ms - offset_s * 1000) <= frame_ms
+            w
+            for w in windows
+            if w.offset_ms is not None and abs(w.offset_ms - offset_s * 1000) <= frame_ms
         ]
         if len(windows) > 1:
             share = len(agree) / len(windows)
