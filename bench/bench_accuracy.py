@@ -35,9 +35,15 @@ def main() -> None:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
-            truth = make_slipped_timeline(Path(tmp) / f"s{seed}", list(range(-10, 11)),
-                                          fps=args.fps, clip_s=args.clip_s, handle_s=0.6,
-                                          seed=seed, scene=args.scene)
+            truth = make_slipped_timeline(
+                Path(tmp) / f"s{seed}",
+                list(range(-10, 11)),
+                fps=args.fps,
+                clip_s=args.clip_s,
+                handle_s=0.6,
+                seed=seed,
+                scene=args.scene,
+            )
             result = audit_timeline(read_timeline(truth.path), base_dir=truth.path.parent)
             for r in result.results:
                 exp = truth.expected[r.clip_name]
@@ -48,11 +54,17 @@ def main() -> None:
                 wrong_flag += in_tol and r.status is Status.OUT_OF_SYNC
     e = np.array(errs)
     absd = np.abs(np.nan_to_num(e, nan=1e9))
-    print(f"{n} clips ({args.seeds} seeds x 21 slips, {args.clip_s:g} s, {float(args.fps):.3f} fps, "
-          f"scene {args.scene}) in {time.perf_counter() - t0:.0f} s")
-    print(f"within ±1 frame: {np.mean(absd <= frame_ms):.1%}   within ±2 frames: "
-          f"{np.mean(absd <= 2 * frame_ms):.1%}")
-    print(f"median |error|: {np.nanmedian(np.abs(e)):.1f} ms   mean error (bias): {np.nanmean(e):+.1f} ms")
+    print(
+        f"{n} clips ({args.seeds} seeds x 21 slips, {args.clip_s:g} s, {float(args.fps):.3f} fps, "
+        f"scene {args.scene}) in {time.perf_counter() - t0:.0f} s"
+    )
+    print(
+        f"within ±1 frame: {np.mean(absd <= frame_ms):.1%}   within ±2 frames: "
+        f"{np.mean(absd <= 2 * frame_ms):.1%}"
+    )
+    print(
+        f"median |error|: {np.nanmedian(np.abs(e)):.1f} ms   mean error (bias): {np.nanmean(e):+.1f} ms"
+    )
     print(f"uncertain: {uncertain / n:.1%}   in-tolerance clips flagged out of sync: {wrong_flag}")
 
 

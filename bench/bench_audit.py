@@ -42,12 +42,22 @@ def main() -> None:
         offset = [0.0, 120.0, -80.0, 200.0][i % 4]
         path = OUT / f"bench_{args.width}x{args.height}_{args.seconds:g}s_{i}.mp4"
         if not path.exists():
-            make_clip(path, ClipSpec(duration_s=args.seconds, width=args.width, height=args.height,
-                                     offset_ms=offset, seed=100 + i))
+            make_clip(
+                path,
+                ClipSpec(
+                    duration_s=args.seconds,
+                    width=args.width,
+                    height=args.height,
+                    offset_ms=offset,
+                    seed=100 + i,
+                ),
+            )
         paths.append(path)
         offsets.append(offset)
-    print(f"media: {args.clips} x {args.seconds:g} s H.264 {args.width}x{args.height} "
-          f"(generated/cached in {time.perf_counter() - t0:.1f} s)")
+    print(
+        f"media: {args.clips} x {args.seconds:g} s H.264 {args.width}x{args.height} "
+        f"(generated/cached in {time.perf_counter() - t0:.1f} s)"
+    )
 
     options = AuditOptions()
     # Pure decoding of the same frames and sound the audit reads.
@@ -60,8 +70,13 @@ def main() -> None:
             start = file_time(job.picture, info)
             frames += sum(1 for _ in iter_video_frames(path, start, job.span_duration_s))
             for span in job.sound:
-                read_audio(path, file_time(span, info), span.duration_s, rate=16000,
-                           stream_index=span.stream_index)
+                read_audio(
+                    path,
+                    file_time(span, info),
+                    span.duration_s,
+                    rate=16000,
+                    stream_index=span.stream_index,
+                )
     decode_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -77,10 +92,14 @@ def main() -> None:
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"pure decoding : {decode_s:7.2f} s  ({frames} frames, {frames / decode_s:.0f} fps)")
-    print(f"audit         : {audit_s:7.2f} s  (decode+scale {timings['decode_s']:.2f} s, "
-          f"estimator {timings['estimate_s']:.2f} s)")
-    print(f"ratio audit/decoding: {audit_s / decode_s:.2f}x; "
-          f"realtime factor: {args.clips * args.seconds / audit_s:.1f}x")
+    print(
+        f"audit         : {audit_s:7.2f} s  (decode+scale {timings['decode_s']:.2f} s, "
+        f"estimator {timings['estimate_s']:.2f} s)"
+    )
+    print(
+        f"ratio audit/decoding: {audit_s / decode_s:.2f}x; "
+        f"realtime factor: {args.clips * args.seconds / audit_s:.1f}x"
+    )
     print(f"estimator share of audit: {timings['estimate_s'] / audit_s:.1%}")
     print(f"peak memory (max RSS): {peak_mb:.0f} MB")
     print(f"abs error vs baked offset (ms): {np.round(errors, 1).tolist()}")

@@ -125,7 +125,7 @@ def _print_table(result: Any, *, expected: dict[str, float] | None = None, title
         table.add_column(col, justify="right" if col in ("offset", "confidence") else "left")
     if expected is not None:
         table.add_column("expected", justify="right")
-    table.add_column("message", overflow="fold", max_width=60)
+    table.add_column("note", overflow="fold", max_width=60)
     for r in result.results:
         row = r.row()
         offset = "" if r.offset_ms is None else f"{r.offset_frames:+.1f}f {r.offset_ms:+.0f} ms"
@@ -140,7 +140,8 @@ def _print_table(result: Any, *, expected: dict[str, float] | None = None, title
         if expected is not None:
             exp = expected.get(r.clip_name)
             cells.append("" if exp is None else f"{exp * r.rate / 1000:+.1f}f {exp:+.0f} ms")
-        cells.append(r.message)
+        # In/out of sync speak for themselves; explain only the other verdicts.
+        cells.append("" if r.status in (Status.IN_SYNC, Status.OUT_OF_SYNC) else r.message)
         table.add_row(*cells)
     Console().print(table)
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.counts().items())
