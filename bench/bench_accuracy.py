@@ -63,7 +63,8 @@ def main() -> None:
         f"{np.mean(absd <= 2 * frame_ms):.1%}"
     )
     print(
-        f"median |error|: {np.nanmedian(np.abs(e)):.1f} ms   mean error (bias): {np.nanmean(e):+.1f} ms"
+        f"median |error|: {np.nanmedian(np.abs(e)):.1f} ms   "
+        f"mean error (bias): {np.nanmean(e):+.1f} ms"
     )
     print(f"uncertain: {uncertain / n:.1%}   in-tolerance clips flagged out of sync: {wrong_flag}")
 
