@@ -9,8 +9,6 @@ when a reference has none (EDL sources), through the file's start timecode.
 from __future__ import annotations
 
 import io
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
@@ -19,20 +17,8 @@ from otio_avsync.errors import MediaError
 from otio_avsync.estimators.base import AVInput
 from otio_avsync.jobs import AnalysisJob, MediaSpan
 
-
-@lru_cache(maxsize=256)
-def _probe_cached(path: str, mtime: float) -> MediaInfo:
-    return probe(path)
-
-
-def probe_media(path: str | Path) -> MediaInfo:
-    """probe_media(path) -> MediaInfo, cached per file version for one process."""
-    p = Path(path)
-    try:
-        mtime = p.stat().st_mtime
-    except OSError:
-        raise MediaError(f"media file not found: {p}") from None
-    return _probe_cached(str(p), mtime)
+#: Probing is cached per file version inside :func:`otio_avsync.decode.probe`.
+probe_media = probe
 
 
 def file_time(span: MediaSpan, info: MediaInfo) -> float:
