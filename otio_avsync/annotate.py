@@ -16,7 +16,7 @@ from typing import Any
 import opentimelineio as otio
 
 from otio_avsync import METADATA_KEY, __version__
-from otio_avsync.results import ClipResult, Status, fmt_offset
+from otio_avsync.results import ClipResult, Status, fmt_offset, round_or_none
 
 #: Which result of a clip with several sounds the marker shows: the most severe.
 _SEVERITY = {
@@ -140,7 +140,7 @@ def _marker(clip: otio.schema.Clip, result: ClipResult, n_sources: int) -> otio.
         metadata={
             METADATA_KEY: {
                 "status": result.status.value,
-                "offset_ms": result.to_metadata()["offset_ms"],
+                "offset_ms": round_or_none(result.offset_ms, 2),
                 "confidence": round(float(result.confidence), 4),
                 "audio_source": result.audio_source.label() if result.audio_source else None,
             }

@@ -98,10 +98,17 @@ class PlacedClip:
     duration_s: float
     rate: float
     unsupported: str | None = None
+    #: Seconds a transition covers at the clip's head (left out of start_s).
+    head_s: float = 0.0
 
     @property
     def end_s(self) -> float:
         return self.start_s + self.duration_s
+
+    @property
+    def media_start_s(self) -> float:
+        """Timeline seconds of the clip's first trimmed frame (before transition trims)."""
+        return self.start_s - self.head_s
 
 
 # -- media references ---------------------------------------------------------------
@@ -130,14 +137,14 @@ def resolve_media_path(url: str | None, base_dir: str | os.PathLike | None) -> P
     return path
 
 
-def _reference_url(clip: otio.schema.Clip) -> tuple[str | None, str | None]:
-    """(url, problem): the media URL of a clip, or why it has none usable."""
+def _reference_url(clip: otio.schema.Clip) -> tuple[str | None, Status | None, str]:
+    """(url, status, problem): the media URL of a clip, or why it has none usable."""
     ref = clip.media_reference
     if ref is None or isinstance(ref, otio.schema.MissingReference):
-        return None, "its media reference is missing (offline media)"
+        return None, Status.MEDIA_MISSING, "its media reference is missing (offline media)"
     if isinstance(ref, otio.schema.ExternalReference):
-        return ref.target_url, None
-    return None, f"media of type {ref.schema_name()} cannot be analysed"
+        return ref.target_url, None, ""
+    return None, Status.UNSUPPORTED, f"media of type {ref.schema_name()} cannot be analysed"
 
 
 def _media_origin_s(clip: otio.schema.Clip) -> float | None:
@@ -217,7 +224,7 @@ def placed_clips(timeline: otio.schema.Timeline) -> list[PlacedClip]:
             rate = float(rng.duration.rate or rng.start_time.rate or 24.0)
             start, dur = rng.start_time.to_seconds(), rng.duration.to_seconds()
             head, tail = _transition_trims(clip, track)
-            problem = None
+            problem, applied_head = None, 0.0
             if not (math.isfinite(start) and math.isfinite(dur)) or not math.isfinite(rate):
                 problem, start, dur = "its range is not a finite time", 0.0, 0.0
             elif not 1.0 <= rate <= 1000.0:
@@ -225,9 +232,11 @@ def placed_clips(timeline: otio.schema.Timeline) -> list[PlacedClip]:
             elif dur - head - tail <= 0:
                 problem = "it has no duration outside transitions" if dur > 0 else "it is empty"
             else:
-                start, dur = start + head, dur - head - tail
+                start, dur, applied_head = start + head, dur - head - tail, head
             problem = problem or _time_warp_problem(clip)
-            out.append(PlacedClip(clip, track, label, inner_kind, start, dur, rate, problem))
+            placed = PlacedClip(clip, track, label, inner_kind, start, dur, rate, problem)
+            placed.head_s = applied_head
+            out.append(placed)
     return out
 
 
@@ -244,9 +253,9 @@ def _record_tc(timeline: otio.schema.Timeline, start_s: float, rate: float) -> s
 
 def _span_for(pc: PlacedClip, start_s: float, dur_s: float, stream: int | None) -> MediaSpan:
     """Map a timeline interval inside a placed clip onto the clip's media."""
-    url, _ = _reference_url(pc.clip)
+    url, _, _ = _reference_url(pc.clip)
     trimmed = pc.clip.trimmed_range()
-    into = start_s - _clip_timeline_start(pc)  # seconds into the clip's trimmed range
+    into = start_s - pc.media_start_s  # seconds into the clip's trimmed range
     return MediaSpan(
         clip_name=pc.clip.name or "",
         path=None,
@@ -257,12 +266,6 @@ def _span_for(pc: PlacedClip, start_s: float, dur_s: float, stream: int | None) 
         media_origin_s=_media_origin_s(pc.clip),
         stream_index=stream,
     )
-
-
-def _clip_timeline_start(pc: PlacedClip) -> float:
-    """Timeline seconds of the clip's first media frame (before transition trims)."""
-    head, _ = _transition_trims(pc.clip, pc.track)
-    return pc.start_s - head
 
 
 ProbeFn = Callable[[Path], Any]
@@ -297,7 +300,7 @@ def build_jobs(
         start, dur = pc.start_s, pc.duration_s
         if max_span_s and dur > max_span_s:
             start, dur = start + (dur - max_span_s) / 2, max_span_s
-        into = start - _clip_timeline_start(pc)
+        into = start - pc.media_start_s
         media_start = pc.clip.trimmed_range().start_time + otio.opentime.from_seconds(
             into, pc.clip.trimmed_range().start_time.rate or pc.rate
         )
@@ -318,9 +321,8 @@ def build_jobs(
                 _failed(job, Status.UNSUPPORTED, f"Clip cannot be analysed: {pc.unsupported}.")
             )
             continue
-        url, problem = _reference_url(pc.clip)
-        if problem:
-            status = Status.MEDIA_MISSING if "missing" in problem else Status.UNSUPPORTED
+        url, status, problem = _reference_url(pc.clip)
+        if status is not None:
             jobs.append(_failed(job, status, f"Picture cannot be analysed: {problem}."))
             continue
         path = resolve_media_path(url, base_dir)
@@ -384,17 +386,16 @@ def _track_sound_jobs(
         problems = []
         for a in around:
             s, e = max(lo, a.start_s), min(hi, a.end_s)
-            a_url, problem = _reference_url(a.clip)
-            if a not in overlapping and (a.unsupported or problem):
+            a_url, a_status, problem = _reference_url(a.clip)
+            if a not in overlapping and (a.unsupported or a_status):
                 continue  # a neighbour we cannot play only shortens the context
             if a.unsupported:
                 problems.append(
                     (Status.UNSUPPORTED, f"audio clip {a.clip.name!r}: {a.unsupported}")
                 )
                 continue
-            if problem:
-                status = Status.MEDIA_MISSING if "missing" in problem else Status.UNSUPPORTED
-                problems.append((status, f"audio clip {a.clip.name!r}: {problem}"))
+            if a_status is not None:
+                problems.append((a_status, f"audio clip {a.clip.name!r}: {problem}"))
                 continue
             a_path = resolve_media_path(a_url, base_dir)
             if a_path is None or not a_path.is_file():

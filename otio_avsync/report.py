@@ -28,22 +28,8 @@ from otio_avsync.results import (
 
 FORMATS = ("json", "csv", "html")
 
-_COLUMNS = [
-    "clip",
-    "track",
-    "record_tc",
-    "status",
-    "offset_ms",
-    "offset_frames",
-    "confidence",
-    "method",
-    "audio_source",
-    "audio_kind",
-    "language",
-    "stream_index",
-    "tolerance",
-    "message",
-]
+#: CSV columns: the keys of :meth:`ClipResult.row`, in its order.
+_COLUMNS = list(ClipResult(clip_name="", status=Status.ERROR, message="").row())
 
 
 def results_from_timeline(timeline: otio.schema.Timeline) -> list[ClipResult]:

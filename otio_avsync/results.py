@@ -150,8 +150,8 @@ class ClipResult:
         """The plain dict written to ``clip.metadata["otio_avsync"]`` (JSON types only)."""
         meta: dict[str, Any] = {
             "status": self.status.value,
-            "offset_ms": _round(self.offset_ms, 2),
-            "offset_frames": _round(self.offset_frames, 3),
+            "offset_ms": round_or_none(self.offset_ms, 2),
+            "offset_frames": round_or_none(self.offset_frames, 3),
             "confidence": round(float(self.confidence), 4),
             "method": self.method,
             "audio_source": asdict(self.audio_source) if self.audio_source else None,
@@ -159,7 +159,7 @@ class ClipResult:
                 {
                     "start_s": round(w.start_s, 4),
                     "duration_s": round(w.duration_s, 4),
-                    "offset_ms": _round(w.offset_ms, 2),
+                    "offset_ms": round_or_none(w.offset_ms, 2),
                     "confidence": round(float(w.confidence), 4),
                 }
                 for w in self.windows
@@ -183,8 +183,8 @@ class ClipResult:
             "track": self.track_name,
             "record_tc": self.record_tc,
             "status": self.status.value,
-            "offset_ms": _round(self.offset_ms, 1),
-            "offset_frames": _round(self.offset_frames, 2),
+            "offset_ms": round_or_none(self.offset_ms, 1),
+            "offset_frames": round_or_none(self.offset_frames, 2),
             "confidence": round(float(self.confidence), 3),
             "method": self.method,
             "audio_source": src.label() if src else None,
@@ -196,7 +196,8 @@ class ClipResult:
         }
 
 
-def _round(value: float | None, digits: int) -> float | None:
+def round_or_none(value: float | None, digits: int) -> float | None:
+    """round_or_none(value, digits) -> float | None: None for missing or non-finite values."""
     if value is None or not math.isfinite(value):
         return None
     return round(float(value), digits)
