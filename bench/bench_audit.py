@@ -19,6 +19,7 @@ import numpy as np
 
 from otio_avsync.audit import AuditOptions, audit_timeline
 from otio_avsync.decode import iter_video_frames, read_audio
+from otio_avsync.estimators import ESTIMATORS, get_estimator
 from otio_avsync.jobs import build_jobs
 from otio_avsync.render import file_time, probe_media
 from otio_avsync.single import timeline_for_media
@@ -33,6 +34,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--width", type=int, default=1920)
     ap.add_argument("--height", type=int, default=1080)
+    ap.add_argument("--estimator", default="attention", choices=list(ESTIMATORS))
     args = ap.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -59,7 +61,8 @@ def main() -> None:
         f"(generated/cached in {time.perf_counter() - t0:.1f} s)"
     )
 
-    options = AuditOptions()
+    options = AuditOptions(estimator=args.estimator)
+    estimator = get_estimator(args.estimator)  # loaded once, outside the timings
     # Pure decoding of the same frames and sound the audit reads.
     t0 = time.perf_counter()
     frames = 0
@@ -83,7 +86,7 @@ def main() -> None:
     errors = []
     timings = {"decode_s": 0.0, "estimate_s": 0.0}
     for path, offset in zip(paths, offsets, strict=True):
-        result = audit_timeline(timeline_for_media(path), options)
+        result = audit_timeline(timeline_for_media(path), options, estimator=estimator)
         for r in result.results:
             errors.append(abs((r.offset_ms or np.nan) - offset))
         for k, v in result.timings.items():
@@ -101,6 +104,15 @@ def main() -> None:
         f"realtime factor: {args.clips * args.seconds / audit_s:.1f}x"
     )
     print(f"estimator share of audit: {timings['estimate_s'] / audit_s:.1%}")
+    parts = getattr(estimator, "timings", None)
+    if parts:
+        print(
+            "estimator parts: "
+            + ", ".join(
+                f"{k[:-2]} {v:.2f} s ({v / decode_s:.1%} of pure decoding)"
+                for k, v in parts.items()
+            )
+        )
     print(f"peak memory (max RSS): {peak_mb:.0f} MB")
     print(f"abs error vs baked offset (ms): {np.round(errors, 1).tolist()}")
 

@@ -39,7 +39,7 @@ Progress = Callable[[int, int, str], None]
 class AuditOptions:
     """What to check and how strictly; the defaults are what the CLI uses."""
 
-    estimator: str = "baseline"
+    estimator: str = "attention"
     search_ms: float = 2000.0
     tolerance: Tolerance = BT1359
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
@@ -99,13 +99,15 @@ def audit_timeline(
     base_dir: str | os.PathLike | None = None,
     progress: Progress | None = None,
     annotate_timeline: bool = True,
+    estimator: Any = None,
 ) -> AuditResult:
     """audit_timeline(timeline, options=None, base_dir=None, progress=None) -> AuditResult
 
     Analyses every picture clip with each linked sound and, unless told not
     to, writes the results onto ``timeline`` (which the caller owns: pass a
     copy to keep the original). One clip's failure becomes its status; the
-    others are still analysed.
+    others are still analysed. ``estimator`` overrides ``options.estimator``
+    with an instance (to reuse a loaded model across timelines).
     """
     from otio_avsync.estimators import get_estimator
     from otio_avsync.render import probe_media
@@ -119,7 +121,7 @@ def audit_timeline(
         max_span_s=options.max_span_s,
         audio_pad_s=options.search_ms / 1000.0,
     )
-    estimator = get_estimator(options.estimator)
+    estimator = estimator or get_estimator(options.estimator)
     timings = {"decode_s": 0.0, "estimate_s": 0.0}
     results = []
     for i, job in enumerate(jobs):
@@ -183,6 +185,7 @@ def analyse_job(
     result.offset_frames = est.offset_ms * job.rate / 1000.0 if est.offset_ms is not None else None
     result.confidence = est.confidence
     result.windows = est.windows
+    result.attention = est.attention
     result.curve_ms = [float(v) for v in est.curve_ms]
     result.curve_score = [float(v) for v in est.curve_score]
     result.status = judge(

@@ -16,6 +16,7 @@ import click
 
 from otio_avsync import __version__
 from otio_avsync.errors import AvsyncError
+from otio_avsync.estimators import DEFAULT_ESTIMATOR, ESTIMATORS
 from otio_avsync.results import TOLERANCE_PRESETS, Status, Tolerance, parse_tolerance
 
 EXIT_OK, EXIT_FLAGGED, EXIT_BAD_INPUT = 0, 1, 2
@@ -43,10 +44,11 @@ def _common_options(f: Any) -> Any:
     )(f)
     f = click.option(
         "--estimator",
-        type=click.Choice(["baseline"]),
-        default="baseline",
+        type=click.Choice(list(ESTIMATORS)),
+        default=DEFAULT_ESTIMATOR,
         show_default=True,
-        help="How offsets are estimated.",
+        help="How offsets are estimated: the attention model (default), its temporal-only and "
+        "plain-average variants, or the classical correlation baseline.",
     )(f)
     f = click.option(
         "--search",
@@ -343,6 +345,75 @@ def demo(folder: Path | None, seed: int) -> None:
         f"{len(hits)}/{len(truth.expected)} analysable clips within ±1 frame of the known slip."
     )
     click.echo(f"Annotated timeline: {out}\nHTML report: {html}")
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Training recipe (TOML); default: the recipe of the shipped weights.",
+)
+@click.option("--variant", type=click.Choice(["spatio-temporal", "temporal", "none"]), help="Attention variant.")
+@click.option("--seed", type=int, help="Random seed (overrides the recipe).")
+@click.option("--steps", type=click.IntRange(min=1), help="Training steps (overrides the recipe).")
+@click.option(
+    "--media",
+    "media_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder with manifest.json and real clips (default: ../shared/media beside the checkout).",
+)
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where decoded clips are cached (default: ~/.cache/otio-avsync).",
+)
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Weights file to write (written atomically).",
+)
+def train(
+    config_path: Path | None,
+    variant: str | None,
+    seed: int | None,
+    steps: int | None,
+    media_dir: Path | None,
+    cache: Path | None,
+    out: Path,
+) -> None:
+    """Train the attention model (self-supervised) and calibrate its confidence."""
+    import dataclasses
+    from importlib import resources
+
+    from otio_avsync.model.config import TrainConfig
+    from otio_avsync.model.corpus import default_cache_dir, default_media_dir
+
+    recipe = config_path or Path(str(resources.files("otio_avsync.model") / "recipe.toml"))
+    try:
+        cfg = TrainConfig.load(recipe)
+    except (ValueError, TypeError, OSError) as exc:
+        raise click.ClickException(f"bad training recipe {recipe}: {exc}") from None
+    changes: dict[str, Any] = {}
+    if seed is not None:
+        changes["seed"] = seed
+    if steps is not None:
+        changes["steps"] = steps
+    if variant is not None:
+        changes["model"] = dataclasses.replace(cfg.model, variant=variant)
+    cfg = dataclasses.replace(cfg, **changes)
+    from otio_avsync.model.train import run_training
+
+    run_training(
+        cfg,
+        out,
+        media_dir=media_dir or default_media_dir(),
+        cache=cache or default_cache_dir(),
+        log=lambda line: click.echo(line, err=True),
+    )
+    click.echo(f"Weights written to {out}")
 
 
 def run() -> None:

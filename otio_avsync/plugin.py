@@ -53,7 +53,7 @@ def post_adapter_read(in_timeline: Any, argument_map: dict[str, Any] | None = No
 
     try:
         options = AuditOptions(
-            estimator=str(args.get("avsync_estimator", "baseline")),
+            estimator=str(args.get("avsync_estimator", "attention")),
             search_ms=float(args.get("avsync_search_ms", 2000.0)),
             tolerance=parse_tolerance(str(args.get("avsync_tolerance", "bt1359"))),
         )

@@ -32,6 +32,15 @@ FORMATS = ("json", "csv", "html")
 _COLUMNS = list(ClipResult(clip_name="", status=Status.ERROR, message="").row())
 
 
+def _plain(value: Any) -> Any:
+    """OTIO's AnyDictionary / AnyVector as plain dicts and lists (JSON types)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "AnyVector":
+        return [_plain(v) for v in value]
+    return value
+
+
 def results_from_timeline(timeline: otio.schema.Timeline) -> list[ClipResult]:
     """results_from_timeline(timeline) -> list[ClipResult], one per clip and sound source."""
     out = []
@@ -72,6 +81,7 @@ def _from_metadata(
         windows=[WindowResult(**w) for w in m.get("windows") or []],
         curve_ms=list(curve.get("offset_ms") or []),
         curve_score=list(curve.get("score") or []),
+        attention=_plain(m.get("attention")),
         record_tc=record_tc,
         track_name=track,
         clip=clip,

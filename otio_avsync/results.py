@@ -141,6 +141,8 @@ class ClipResult:
     record_tc: str | None = None
     track_name: str | None = None
     thumbnail_png: bytes | None = None
+    #: The model's attention (see :mod:`otio_avsync.estimators.attention`); None otherwise.
+    attention: dict[str, Any] | None = None
     #: The picture clip this result belongs to (not serialised).
     clip: Any = field(default=None, repr=False, compare=False)
     #: Media time (clip source space) of the analysed span start (not serialised).
@@ -168,6 +170,8 @@ class ClipResult:
             "tolerance": self.tolerance.name,
             "message": self.message,
         }
+        if self.attention:
+            meta["attention"] = self.attention
         if self.curve_ms:
             meta["curve"] = {
                 "offset_ms": [round(v, 2) for v in self.curve_ms],

@@ -44,9 +44,10 @@ def slipped(tmp_path_factory: pytest.TempPathFactory):
     return make_slipped_timeline(folder, SLIPS, clip_s=5.0, handle_s=0.6, seed=7)
 
 
-def test_baseline_accuracy_over_known_slips(slipped) -> None:
+@pytest.mark.parametrize("estimator", ["attention", "baseline"])
+def test_accuracy_over_known_slips(slipped, estimator: str) -> None:
     tl = read_timeline(slipped.path)
-    result = audit_timeline(tl, base_dir=slipped.path.parent)
+    result = audit_timeline(tl, AuditOptions(estimator=estimator), base_dir=slipped.path.parent)
     by_name = {r.clip_name: r for r in result.results}
     assert set(by_name) == set(slipped.expected)
     frame_ms = 1000.0 / float(slipped.rate)

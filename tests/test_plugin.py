@@ -107,6 +107,10 @@ def test_installed_wheel_registers_plugin(tmp_path: Path) -> None:
         "print(a.module_abs_path())\n"
         "print('avsync_audit' in m.hooks['post_adapter_read'])\n"
         "print([l.name for l in m.media_linkers])\n"
+        "from otio_avsync.model.weights import packaged_weights, load_model\n"
+        "print(packaged_weights())\n"
+        "net, bundle = load_model()\n"
+        "print(bundle['config']['variant'], bool(bundle['calibration'].get('coef')))\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code],
@@ -117,7 +121,10 @@ def test_installed_wheel_registers_plugin(tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    pkg_file, adapter_path, hooked, linkers = proc.stdout.strip().splitlines()
+    pkg_file, adapter_path, hooked, linkers, weights, loaded = proc.stdout.strip().splitlines()
+    # The model's weights come from the installed package, calibrated.
+    assert weights.startswith(str(target / "otio_avsync" / "model" / "weights"))
+    assert loaded == "spatio-temporal True"
     assert pkg_file.startswith(str(target))
     assert adapter_path.startswith(str(target / "otio_avsync" / "plugin_manifest"))
     assert hooked == "True" and "avsync_relink" in linkers

@@ -1,7 +1,7 @@
 """Estimators behind one interface (:class:`~otio_avsync.estimators.base.Estimator`).
 
 ``get_estimator(name)`` imports the implementation lazily, so that choosing the
-classical baseline never loads torch.
+classical baseline never loads torch. The attention model is the default.
 """
 
 from __future__ import annotations
@@ -11,16 +11,20 @@ from typing import Any
 
 from otio_avsync.estimators.base import AVInput, Estimate, Estimator
 
-__all__ = ["ESTIMATORS", "AVInput", "Estimate", "Estimator", "get_estimator"]
+__all__ = ["DEFAULT_ESTIMATOR", "ESTIMATORS", "AVInput", "Estimate", "Estimator", "get_estimator"]
 
 #: name -> "module:class"; the first is the default.
 ESTIMATORS: dict[str, str] = {
+    "attention": "otio_avsync.estimators.attention:AttentionEstimator",
     "baseline": "otio_avsync.estimators.baseline:CorrelationEstimator",
+    "attention-temporal": "otio_avsync.estimators.attention:TemporalAttentionEstimator",
+    "attention-none": "otio_avsync.estimators.attention:PlainAverageEstimator",
 }
+DEFAULT_ESTIMATOR = "attention"
 
 
-def get_estimator(name: str = "baseline", **options: Any) -> Estimator:
-    """get_estimator(name="baseline", **options) -> Estimator"""
+def get_estimator(name: str = DEFAULT_ESTIMATOR, **options: Any) -> Estimator:
+    """get_estimator(name="attention", **options) -> Estimator"""
     try:
         target = ESTIMATORS[name]
     except KeyError:

@@ -62,6 +62,10 @@ class Estimate:
     curve_score: np.ndarray = field(default_factory=lambda: np.zeros(0))
     at_search_edge: bool = False
     note: str = ""
+    #: What the model attended to (per-block weights, spatial maps); None for others.
+    attention: dict | None = None
+    #: The scan's evidence behind ``confidence`` (for calibration and reports).
+    evidence: dict[str, float] = field(default_factory=dict)
 
 
 @runtime_checkable

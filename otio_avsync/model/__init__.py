@@ -1,0 +1,15 @@
+"""The attention-based audio-visual synchronisation model.
+
+Modules, in the order data flows through them:
+
+- :mod:`~otio_avsync.model.config`: the architecture and training recipe (dataclasses);
+- :mod:`~otio_avsync.model.frontend`: picture tiles (whole frame and mouth) and
+  log-mel sound features, numpy and OpenCV only;
+- :mod:`~otio_avsync.model.network`: the towers, fusion, attention and head (torch);
+- :mod:`~otio_avsync.model.weights`: loading the weights shipped in the package;
+- :mod:`~otio_avsync.model.corpus` and :mod:`~otio_avsync.model.train`: the
+  self-supervised training run behind ``otio-avsync train``.
+
+The estimator that scans offsets with it is :mod:`otio_avsync.estimators.attention`.
+Nothing here imports torch at package import time.
+"""

@@ -1,0 +1,92 @@
+"""Model and training configuration: one dataclass each, saved next to the weights.
+
+Kept free of torch so that the CLI and the OTIO plugin can read it cheaply.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+#: The attention variants: the literature's two and the plain-average control.
+VARIANTS = ("spatio-temporal", "temporal", "none")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture; changing any field needs new weights."""
+
+    variant: str = "spatio-temporal"
+    block_frames: int = 25  # T: frames per block (about one second)
+    tile: int = 32  # side of each picture tile (whole frame, mouth)
+    mel_bands: int = 40
+    audio_steps_per_frame: int = 4  # the sound grid is 4x the frame rate
+    video_channels: int = 48  # Cv
+    audio_channels: int = 48  # Ca
+    fused_channels: int = 32  # C
+    embed_dim: int = 64  # tower embeddings for the contrastive loss and pre-scan
+    head_hidden: int = 512
+
+    def __post_init__(self) -> None:
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, not {self.variant!r}")
+
+    @property
+    def map_shape(self) -> tuple[int, int]:
+        """(H, W) of the fused feature map: two tiles side by side, stride 8."""
+        return self.tile // 8, 2 * self.tile // 8
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The training recipe; ``otio-avsync train --config FILE`` reads it from TOML."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    seed: int = 0
+    steps: int = 1500
+    batch_windows: int = 8  # windows per step
+    window_blocks: int = 3  # N: blocks per training window
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    easy_only_fraction: float = 0.25  # curriculum: first part with easy negatives only
+    hard_fraction: float = 0.25  # afterwards: easy:hard about 3:1
+    negatives: int = 4  # negatives per positive window
+    hard_min_frames: int = 2
+    hard_max_frames: int = 50
+    contrastive_weight: float = 1.0
+    contrastive_shift_frames: int = 15  # InfoNCE over shifts within +-15 frames
+    threads: int = 2
+    # Sampling weights of the data pools.
+    pool_weights: dict[str, float] = field(
+        default_factory=lambda: {"talk": 0.35, "generated": 0.15, "events": 0.2, "synthetic": 0.3}
+    )
+    synthetic_clips: int = 48
+    calibration_offsets: int = 12  # injected offsets per calibration clip
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        data = dict(data)
+        model = ModelConfig.from_dict(data.pop("model", {}))
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
+        return cls(model=model, **data)
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        with open(path, "rb") as fh:
+            return cls.from_dict(tomllib.load(fh))

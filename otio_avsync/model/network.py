@@ -1,0 +1,196 @@
+"""The attention sync network: picture and sound towers, fusion, attention, decision head.
+
+Shapes (B windows of N blocks of T frames; the fused map is H x W = tile/8 x 2*tile/8):
+
+- picture tower: (B*N, 2, T, tile, 2*tile) -> (B*N, Cv, T, H, W), factorised
+  (1x3x3 spatial then 3x1x1 temporal convolutions: cheap on a CPU);
+- sound tower: (B, bands, L) -> (B, L, Ca) on the quarter-frame grid, computed
+  once per window and indexed per candidate offset;
+- fusion: the sound vector of each frame tiled over H x W, concatenated with the
+  picture features, five convolutions -> (B*N, C, T, H, W);
+- attention: ``none`` (plain average), ``temporal`` (one score per block,
+  softmax over the N blocks) or ``spatio-temporal`` (one score per position of
+  every block, softmax over all N*T*H*W of them);
+- head: fully connected 512 -> 2 (out of sync, in sync).
+
+The first fusion convolution is linear in the concatenation, so it is split into
+a picture part (computed once per block) and a sound part (once per grid
+point); an offset scan then pays only for the rest of the fusion and the head.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from otio_avsync.model.config import ModelConfig
+
+
+def _conv3(cin: int, cout: int, kernel: tuple[int, int, int], stride=(1, 1, 1)) -> nn.Sequential:
+    pad = tuple(k // 2 for k in kernel)
+    return nn.Sequential(
+        nn.Conv3d(cin, cout, kernel, stride=stride, padding=pad, bias=False),
+        nn.BatchNorm3d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+def prepare_video(tiles: torch.Tensor, tile: int) -> torch.Tensor:
+    """prepare_video(uint8 (B, T, tile, 2*tile)) -> float (B, 2, T, tile, 2*tile)
+
+    Each tile is standardised over the block (lighting and contrast do not
+    matter); the second channel is the frame-to-frame change.
+    """
+    x = tiles.float()
+    b, t, h, w = x.shape
+    x = x.view(b, t, h, w // tile, tile)
+    mean = x.mean(dim=(1, 2, 4), keepdim=True)
+    std = x.std(dim=(1, 2, 4), keepdim=True)
+    x = ((x - mean) / (std + 4.0)).view(b, t, h, w)
+    diff = torch.cat([torch.zeros_like(x[:, :1]), x[:, 1:] - x[:, :-1]], dim=1)
+    return torch.stack([x, diff], dim=1)
+
+
+class PictureTower(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        cv = cfg.video_channels
+        self.layers = nn.Sequential(
+            _conv3(2, 16, (1, 3, 3), (1, 2, 2)),
+            _conv3(16, 32, (3, 1, 1)),
+            _conv3(32, 32, (1, 3, 3), (1, 2, 2)),
+            _conv3(32, cv, (3, 1, 1)),
+            _conv3(cv, cv, (1, 3, 3), (1, 2, 2)),
+            _conv3(cv, cv, (3, 1, 1)),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+class SoundTower(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        ca = cfg.audio_channels
+
+        def block(cin: int, cout: int, k: int, d: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv1d(cin, cout, k, padding=d * (k // 2), dilation=d, bias=False),
+                nn.BatchNorm1d(cout),
+                nn.ReLU(inplace=True),
+            )
+
+        self.layers = nn.Sequential(
+            block(cfg.mel_bands, 64, 5, 1),
+            block(64, 64, 5, 2),
+            block(64, ca, 5, 4),
+            block(ca, ca, 3, 1),
+        )
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        """(B, L, bands) -> (B, L, Ca)"""
+        return self.layers(mel.transpose(1, 2)).transpose(1, 2)
+
+
+@dataclass
+class Decision:
+    """The network's output for a batch of windows at one offset each."""
+
+    logits: torch.Tensor  # (B, 2)
+    block_weights: torch.Tensor  # (B, N): temporal attention (uniform for none)
+    spatial: torch.Tensor | None  # (B, N, T, H, W): spatio-temporal attention, else None
+
+
+class AVSyncNet(nn.Module):
+    """AVSyncNet(cfg) -- see the module docstring for the data flow."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        c, cv, ca = cfg.fused_channels, cfg.video_channels, cfg.audio_channels
+        self.picture = PictureTower(cfg)
+        self.sound = SoundTower(cfg)
+        self.picture_embed = nn.Linear(cv, cfg.embed_dim)
+        self.sound_embed = nn.Linear(ca, cfg.embed_dim)
+        self.logit_scale = nn.Parameter(torch.tensor(2.5))
+        # Fusion: the first 1x1x1 convolution split into picture and sound parts.
+        self.fuse_picture = nn.Conv3d(cv, 2 * c, 1)
+        self.fuse_sound = nn.Linear(ca, 2 * c, bias=False)
+        self.fuse_norm = nn.BatchNorm3d(2 * c)
+        self.fusion = nn.Sequential(
+            _conv3(2 * c, c, (3, 1, 1)),
+            _conv3(c, c, (1, 3, 3)),
+            _conv3(c, c, (3, 1, 1)),
+            _conv3(c, c, (1, 1, 1)),
+        )
+        self.score = nn.Conv3d(c, 1, 1)
+        self.head = nn.Sequential(
+            nn.Linear(c, cfg.head_hidden),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.2),
+            nn.Linear(cfg.head_hidden, 2),
+        )
+
+    # -- towers -----------------------------------------------------------
+    def encode_picture(self, tiles: torch.Tensor) -> torch.Tensor:
+        """uint8 (B, T, tile, 2*tile) -> (B, Cv, T, H, W)"""
+        return self.picture(prepare_video(tiles, self.cfg.tile))
+
+    def encode_sound(self, mel: torch.Tensor) -> torch.Tensor:
+        """(B, L, bands) -> (B, L, Ca)"""
+        return self.sound(mel)
+
+    def embed_picture(self, vfeat: torch.Tensor) -> torch.Tensor:
+        """(B, Cv, T, H, W) -> unit vectors (B, T, D), one per frame."""
+        return F.normalize(self.picture_embed(vfeat.mean(dim=(3, 4)).transpose(1, 2)), dim=-1)
+
+    def embed_sound(self, afeat: torch.Tensor) -> torch.Tensor:
+        """(..., Ca) -> unit vectors (..., D)"""
+        return F.normalize(self.sound_embed(afeat), dim=-1)
+
+    # -- fusion, attention, head ---------------------------------------------
+    def fuse(self, picture_part: torch.Tensor, sound_part: torch.Tensor) -> torch.Tensor:
+        """picture_part (B, 2C, T, H, W) from :meth:`fuse_picture`, sound_part (B, T, 2C) -> (B, C, T, H, W)"""
+        x = picture_part + sound_part.transpose(1, 2)[:, :, :, None, None]
+        return self.fusion(F.relu(self.fuse_norm(x)))
+
+    def decide(self, fused: torch.Tensor, blocks: int) -> Decision:
+        """fused (B*N, C, T, H, W) -> Decision for B windows of ``blocks`` blocks."""
+        bn, c, t, h, w = fused.shape
+        b = bn // blocks
+        x = fused.view(b, blocks, c, t, h, w)
+        variant = self.cfg.variant
+        if variant == "spatio-temporal":
+            s = self.score(fused).view(b, blocks * t * h * w)
+            a = torch.softmax(s, dim=1)
+            pooled = torch.einsum("bp,bcp->bc", a, x.permute(0, 2, 1, 3, 4, 5).reshape(b, c, -1))
+            a = a.view(b, blocks, t, h, w)
+            return Decision(self.head(pooled), a.sum(dim=(2, 3, 4)), a)
+        gap = x.mean(dim=(3, 4, 5))  # (B, N, C)
+        if variant == "temporal":
+            s = self.score(gap.reshape(b * blocks, c, 1, 1, 1)).view(b, blocks)
+            a = torch.softmax(s, dim=1)
+            return Decision(self.head((a[:, :, None] * gap).sum(dim=1)), a, None)
+        a = torch.full((b, blocks), 1.0 / blocks, device=fused.device)
+        return Decision(self.head(gap.mean(dim=1)), a, None)
+
+    def forward(self, tiles: torch.Tensor, mel: torch.Tensor, index: torch.Tensor) -> Decision:
+        """forward(tiles (B, N, T, th, tw) uint8, mel (B, L, bands), index (B, N, T) long) -> Decision
+
+        ``index[b, n, t]`` is the sound-grid point that frame t of block n is
+        compared with: the offset under test is encoded there.
+        """
+        _b, _n, _t = tiles.shape[:3]
+        vfeat = self.encode_picture(tiles.flatten(0, 1))
+        afeat = self.encode_sound(mel)
+        return self.decide_at(vfeat, afeat, index)
+
+    def decide_at(self, vfeat: torch.Tensor, afeat: torch.Tensor, index: torch.Tensor) -> Decision:
+        """Picture features (B*N, Cv, T, H, W), sound features (B, L, Ca), index (B, N, T)."""
+        b, n, t = index.shape
+        sound = torch.gather(afeat, 1, index.reshape(b, n * t, 1).expand(-1, -1, afeat.shape[-1]))
+        sound_part = self.fuse_sound(sound).view(b * n, t, -1)
+        return self.decide(self.fuse(self.fuse_picture(vfeat), sound_part), n)

@@ -1,0 +1,308 @@
+"""Self-supervised training: aligned picture and sound are positives, foreign or shifted sound negatives.
+
+``otio-avsync train --config FILE --seed N --out weights.pt`` runs
+:func:`train`. One step draws ``batch_windows`` windows of ``window_blocks``
+blocks; each window gives one positive (its own sound) and ``negatives``
+negatives: sound from another clip (easy) or its own sound shifted by
+``hard_min_frames``..``hard_max_frames`` frames (hard). The curriculum uses easy
+negatives only for the first ``easy_only_fraction`` of the steps, then
+``hard_fraction`` hard ones. Alongside the decision head's cross-entropy, an
+InfoNCE loss over shifts of +-``contrastive_shift_frames`` frames trains the
+tower embeddings that the offset scan uses to shortlist candidates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from otio_avsync.model.config import TrainConfig
+from otio_avsync.model.corpus import Clip
+from otio_avsync.model.frontend import AUDIO_RATE, sound_features
+from otio_avsync.model.network import AVSyncNet
+
+
+@dataclass
+class Batch:
+    tiles: torch.Tensor  # (B, N, T, th, tw) uint8
+    mel: torch.Tensor  # (B, L, bands) the window's own sound
+    foreign: torch.Tensor  # (B, L, bands) sound of another clip
+    origin: int  # sound-grid index of the window's first frame
+
+
+class WindowSampler:
+    """Draws training windows from data pools with the configured weights."""
+
+    def __init__(self, clips: list[Clip], cfg: TrainConfig, seed: int) -> None:
+        self.cfg = cfg
+        self.rng = np.random.default_rng(seed)
+        m = cfg.model
+        self.frames = cfg.window_blocks * m.block_frames
+        self.margin = cfg.hard_max_frames + 6
+        self.pools: dict[str, list[Clip]] = {}
+        for c in clips:
+            if len(c.tiles) >= self.frames:
+                self.pools.setdefault(c.pool, []).append(c)
+        names = [p for p in cfg.pool_weights if p in self.pools]
+        if not names:
+            raise ValueError("no training clips long enough for one window")
+        w = np.array([cfg.pool_weights[p] for p in names], float)
+        self.pool_names, self.pool_p = names, w / w.sum()
+        self.all = [c for p in names for c in self.pools[p]]
+
+    def _clip(self) -> Clip:
+        pool = self.pools[self.rng.choice(self.pool_names, p=self.pool_p)]
+        dur = np.array([len(c.tiles) for c in pool], float)
+        return pool[self.rng.choice(len(pool), p=dur / dur.sum())]
+
+    def _audio(self, clip: Clip, f0: int, fps: float) -> np.ndarray:
+        """Sound of ``clip`` for frames f0-margin .. f0+frames+margin on the grid of ``fps``."""
+        n = round((self.frames + 2 * self.margin) / fps * AUDIO_RATE)
+        a0 = round((f0 - self.margin) / fps * AUDIO_RATE)
+        out = np.zeros(n, np.float32)
+        lo, hi = max(0, a0), min(len(clip.audio), a0 + n)
+        if hi > lo:
+            out[lo - a0 : hi - a0] = clip.audio[lo:hi]
+        return out
+
+    def _mel(self, audio: np.ndarray, fps: float) -> tuple[np.ndarray, int]:
+        m = self.cfg.model
+        sf = sound_features(
+            audio,
+            AUDIO_RATE,
+            -self.margin / fps,
+            fps,
+            bands=m.mel_bands,
+            steps=m.audio_steps_per_frame,
+        )
+        length = (self.frames + 2 * self.margin) * m.audio_steps_per_frame
+        mel = sf.mel[:length]
+        if len(mel) < length:
+            mel = np.pad(mel, ((0, length - len(mel)), (0, 0)))
+        return mel, sf.origin
+
+    def batch(self) -> Batch:
+        tiles, mels, foreign = [], [], []
+        origin = self.margin * self.cfg.model.audio_steps_per_frame
+        tile = self.cfg.model.tile
+        while len(tiles) < self.cfg.batch_windows:
+            clip = self._clip()
+            f0 = int(self.rng.integers(0, len(clip.tiles) - self.frames + 1))
+            audio = self._audio(clip, f0, clip.fps)
+            core = audio[
+                round(self.margin / clip.fps * AUDIO_RATE) : -round(
+                    self.margin / clip.fps * AUDIO_RATE
+                )
+            ]
+            if not len(core) or float(np.sqrt(np.mean(core**2))) < 3e-3:
+                continue  # silence proves nothing either way
+            if self.rng.random() < 0.3:  # background sound from elsewhere
+                other = self.all[int(self.rng.integers(len(self.all)))]
+                bg = self._audio(
+                    other,
+                    int(self.rng.integers(0, max(1, len(other.tiles) - self.frames))),
+                    clip.fps,
+                )
+                gain = 10 ** (self.rng.uniform(-24, -8) / 20) * (
+                    np.std(audio) / (np.std(bg) + 1e-6)
+                )
+                audio = audio + gain * bg
+            other = clip
+            while other is clip and len(self.all) > 1:
+                other = self.all[int(self.rng.integers(len(self.all)))]
+            g0 = int(self.rng.integers(0, max(1, len(other.tiles) - self.frames)))
+            mel, got = self._mel(audio, clip.fps)
+            fmel, _ = self._mel(self._audio(other, g0, clip.fps), clip.fps)
+            if got != origin:  # rounding at the grid edge; rare
+                continue
+            t = clip.tiles[f0 : f0 + self.frames]
+            if self.rng.random() < 0.5:  # mirror each tile
+                t = np.concatenate([t[:, :, :tile][:, :, ::-1], t[:, :, tile:][:, :, ::-1]], axis=2)
+            tiles.append(np.ascontiguousarray(t))
+            mels.append(mel)
+            foreign.append(fmel)
+        m = self.cfg.model
+        b = len(tiles)
+        return Batch(
+            tiles=torch.from_numpy(np.stack(tiles)).view(
+                b, self.cfg.window_blocks, m.block_frames, tile, 2 * tile
+            ),
+            mel=torch.from_numpy(np.stack(mels)),
+            foreign=torch.from_numpy(np.stack(foreign)),
+            origin=origin,
+        )
+
+
+def _index(b: int, n: int, t: int, steps: int, origin: int, shift: torch.Tensor) -> torch.Tensor:
+    """Sound-grid indices (B, N, T) for a per-window shift in grid steps (B,)."""
+    frames = torch.arange(n * t).view(1, n, t)
+    return origin + steps * frames + shift.view(b, 1, 1)
+
+
+def losses(
+    net: AVSyncNet, batch: Batch, cfg: TrainConfig, hard_p: float, rng: np.random.Generator
+) -> dict[str, torch.Tensor]:
+    """Head cross-entropy (positives vs easy/hard negatives) and InfoNCE over shifts."""
+    m = cfg.model
+    b, n, t = batch.tiles.shape[:3]
+    steps = m.audio_steps_per_frame
+    vfeat = net.encode_picture(batch.tiles.flatten(0, 1))
+    afeat = net.encode_sound(torch.cat([batch.mel, batch.foreign]))
+    own, other = afeat[:b], afeat[b:]
+    zero = torch.zeros(b, dtype=torch.long)
+
+    logits = [net.decide_at(vfeat, own, _index(b, n, t, steps, batch.origin, zero)).logits]
+    labels = [torch.ones(b, dtype=torch.long)]
+    for _ in range(cfg.negatives):
+        hard = torch.from_numpy(rng.random(b) < hard_p)
+        mag = rng.integers(cfg.hard_min_frames * steps, cfg.hard_max_frames * steps + 1, size=b)
+        shift = torch.from_numpy(mag * rng.choice([-1, 1], size=b)) * hard
+        feats = torch.where(hard.view(b, 1, 1), own, other)
+        logits.append(
+            net.decide_at(vfeat, feats, _index(b, n, t, steps, batch.origin, shift)).logits
+        )
+        labels.append(torch.zeros(b, dtype=torch.long))
+    logit = torch.cat(logits)
+    label = torch.cat(labels)
+    weight = torch.where(label == 1, float(cfg.negatives), 1.0)
+    head = (F.cross_entropy(logit, label, reduction="none") * weight).sum() / weight.sum()
+
+    # InfoNCE over shifts of whole frames: the true alignment against its neighbours.
+    v = net.embed_picture(vfeat).view(b, n * t, -1)
+    e = net.embed_sound(own)
+    s = cfg.contrastive_shift_frames
+    shifts = torch.arange(-s, s + 1) * steps
+    idx = batch.origin + steps * torch.arange(n * t).view(1, -1, 1) + shifts.view(1, 1, -1)
+    idx = idx.expand(b, -1, -1)
+    snd = torch.gather(e, 1, idx.reshape(b, -1, 1).expand(-1, -1, e.shape[-1])).view(
+        b, n * t, 2 * s + 1, -1
+    )
+    sim = torch.einsum("bfd,bfsd->bfs", v, snd).view(b, n, t, 2 * s + 1).mean(dim=2)  # per block
+    scale = net.logit_scale.clamp(max=4.6).exp()
+    nce = F.cross_entropy((scale * sim).view(b * n, -1), torch.full((b * n,), s, dtype=torch.long))
+    acc = (logit.argmax(1) == label).float().mean()
+    nce_acc = (sim.view(b * n, -1).argmax(1) == s).float().mean()
+    return {
+        "loss": head + cfg.contrastive_weight * nce,
+        "head": head,
+        "nce": nce,
+        "acc": acc,
+        "nce_acc": nce_acc,
+    }
+
+
+def train(
+    cfg: TrainConfig,
+    clips: list[Clip],
+    *,
+    log: Callable[[str], None] = print,
+    checkpoint: Path | None = None,
+) -> tuple[AVSyncNet, dict[str, Any]]:
+    """train(cfg, clips) -> (network, training record); reproducible for a seed on one machine."""
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    rng = np.random.default_rng(cfg.seed)
+    sampler = WindowSampler([c for c in clips if c.split == "train"], cfg, cfg.seed + 1)
+    net = AVSyncNet(cfg.model)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    warm = max(1, cfg.steps // 30)
+
+    def lr_at(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, cfg.steps - warm)))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    t0 = time.perf_counter()
+    running: dict[str, float] = {}
+    history = []
+    net.train()
+    for step in range(cfg.steps):
+        hard_p = 0.0 if step < cfg.easy_only_fraction * cfg.steps else cfg.hard_fraction
+        batch = sampler.batch()
+        out = losses(net, batch, cfg, hard_p, rng)
+        opt.zero_grad()
+        out["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        for k, v in out.items():
+            running[k] = running.get(k, 0.0) + float(v.detach())
+        if (step + 1) % 50 == 0 or step + 1 == cfg.steps:
+            avg = {k: v / 50 for k, v in running.items()}
+            running = {}
+            history.append({"step": step + 1, **{k: round(v, 4) for k, v in avg.items()}})
+            log(
+                f"step {step + 1}/{cfg.steps}  loss {avg['loss']:.3f}  head {avg['head']:.3f} acc {avg['acc']:.2f}"
+                f"  nce {avg['nce']:.3f} acc {avg['nce_acc']:.2f}  hard {hard_p:.2f}  {time.perf_counter() - t0:.0f} s"
+            )
+            if checkpoint is not None:
+                torch.save({"state_dict": net.state_dict(), "step": step + 1}, checkpoint)
+    net.eval()
+    record = {
+        "steps": cfg.steps,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "history": history,
+        "train_clips": {p: len(v) for p, v in sampler.pools.items()},
+        "train_seconds": {
+            p: round(sum(c.duration_s for c in v), 1) for p, v in sampler.pools.items()
+        },
+    }
+    return net, record
+
+
+def run_training(
+    cfg: TrainConfig,
+    out: Path,
+    *,
+    media_dir: Path | None,
+    cache: Path,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """run_training(cfg, out, media_dir=..., cache=...) -> summary; writes calibrated weights to ``out``.
+
+    Trains on the ``train`` split plus generated clips, then fits the confidence
+    calibration on the ``calibration`` split plus fresh generated clips.
+    """
+    from otio_avsync.estimators.attention import EVIDENCE, AttentionEstimator
+    from otio_avsync.model.corpus import real_clips, synthetic_clips
+    from otio_avsync.model.evaluate import fit_calibration, run_cases, summarise
+    from otio_avsync.model.weights import save_bundle
+
+    clips: list[Clip] = []
+    if media_dir is not None:
+        log(f"decoding real clips from {media_dir} (cached in {cache})")
+        clips += real_clips(media_dir, cache, splits=("train", "calib"), tile=cfg.model.tile)
+    else:
+        log("no shared media folder: training on generated clips only")
+    log(f"generating {cfg.synthetic_clips} synthetic clips")
+    clips += synthetic_clips(cache, cfg.synthetic_clips, seed=cfg.seed, tile=cfg.model.tile)
+    calib_syn = synthetic_clips(cache, 8, seed=cfg.seed + 100, tile=cfg.model.tile)
+    net, record = train(cfg, clips, log=log, checkpoint=out.with_name(out.name + ".ckpt"))
+    save_bundle(out, net, train=cfg.to_dict(), record=record, calibration=None)
+
+    est = AttentionEstimator(weights=str(out))
+    calib = [c for c in clips if c.split == "calib"] + [
+        dataclasses.replace(c, split="calib") for c in calib_syn
+    ]
+    log(f"calibrating on {len(calib)} clips x {cfg.calibration_offsets} offsets")
+    cases = run_cases(est, calib, cfg.calibration_offsets, seed=cfg.seed + 7)
+    calibration = fit_calibration(cases, EVIDENCE)
+    est.calibration = calibration
+    for c in cases:
+        c.confidence = est.confidence(c.evidence)
+    calibration["summary"] = {k: round(v, 4) for k, v in summarise(cases).items()}
+    record["calibration_split"] = sorted({c.clip for c in cases})
+    save_bundle(out, net, train=cfg.to_dict(), record=record, calibration=calibration)
+    out.with_name(out.name + ".ckpt").unlink(missing_ok=True)
+    log(f"calibration (in-sample): {calibration['summary']}")
+    return {"record": record, "calibration": calibration}

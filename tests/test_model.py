@@ -1,0 +1,189 @@
+"""The attention model: shapes, front end, weights, offset scan, silence and stillness."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from otio_avsync.decode import read_audio, read_video
+from otio_avsync.estimators import get_estimator
+from otio_avsync.estimators.base import AVInput
+from otio_avsync.model.config import VARIANTS, ModelConfig, TrainConfig
+from otio_avsync.model.frontend import picture_tiles, sound_features, track_mouth
+from otio_avsync.model.network import AVSyncNet
+from otio_avsync.model.weights import WEIGHT_FILES, load_model, packaged_weights
+from otio_avsync.testmedia import ClipSpec, make_clip
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_network_shapes_and_attention_sums_to_one(variant: str) -> None:
+    cfg = ModelConfig(variant=variant)
+    net = AVSyncNet(cfg).eval()
+    b, n, t = 2, 3, cfg.block_frames
+    tiles = torch.randint(0, 255, (b, n, t, cfg.tile, 2 * cfg.tile), dtype=torch.uint8)
+    mel = torch.randn(b, 4 * n * t + 40, cfg.mel_bands)
+    index = (20 + 4 * torch.arange(n * t)).view(1, n, t).expand(b, -1, -1)
+    with torch.no_grad():
+        d = net(tiles, mel, index)
+    assert d.logits.shape == (b, 2)
+    assert d.block_weights.shape == (b, n)
+    torch.testing.assert_close(d.block_weights.sum(1), torch.ones(b))
+    if variant == "spatio-temporal":
+        h, w = cfg.map_shape
+        assert d.spatial is not None and d.spatial.shape == (b, n, t, h, w)
+        torch.testing.assert_close(d.spatial.sum(dim=(1, 2, 3, 4)), torch.ones(b))
+    else:
+        assert d.spatial is None
+
+
+def test_sound_grid_places_a_click_at_its_time() -> None:
+    rate, fps = 16000, 25.0
+    audio = np.zeros(rate * 4, np.float32)
+    at_s = 1.3  # picture time; audio starts 0.5 s before the picture
+    i = int((at_s + 0.5) * rate)
+    audio[i : i + 160] = np.random.default_rng(0).normal(0, 0.5, 160)
+    sf = sound_features(audio, rate, -0.5, fps)
+    assert sf.origin == 50  # 0.5 s * 100 grid points per second
+    peak = int(np.argmax(sf.level_db))
+    assert abs((peak - sf.origin) / (4 * fps) - at_s) <= 0.02
+
+
+def test_no_face_means_no_mouth_tile() -> None:
+    frames = np.full((12, 90, 160), 128, np.uint8)
+    assert np.isnan(track_mouth(frames)).all()
+    pt = picture_tiles(frames)
+    assert pt.tiles.shape == (12, 32, 64) and pt.face_fraction == 0.0
+    assert (pt.tiles[:, :, 32:] == 0).all()
+
+
+def test_train_recipe_round_trips_and_rejects_unknown_settings(tmp_path: Path) -> None:
+    path = tmp_path / "r.toml"
+    path.write_text('steps = 3\nseed = 5\n[model]\nvariant = "temporal"\n')
+    cfg = TrainConfig.load(path)
+    assert cfg.steps == 3 and cfg.seed == 5 and cfg.model.variant == "temporal"
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    path.write_text("stpes = 3\n")
+    with pytest.raises(ValueError, match="stpes"):
+        TrainConfig.load(path)
+
+
+@pytest.mark.parametrize("variant", list(WEIGHT_FILES))
+def test_shipped_weights_load_with_calibration(variant: str) -> None:
+    path = packaged_weights(variant)
+    assert path.is_file() and path.stat().st_size < 20 * 2**20
+    net, bundle = load_model(variant=variant)
+    assert net.cfg.variant == variant
+    assert bundle["calibration"]["coef"] and bundle["record"]["steps"] > 0
+
+
+def _decoded(path: Path, duration: float, pad: float = 2.2) -> AVInput:
+    video = read_video(path, 0.0, duration, width=256, gray=True)
+    audio = read_audio(path, 0.0, duration, rate=16000).samples
+    audio = np.concatenate(
+        [np.zeros(int(pad * 16000), np.float32), audio, np.zeros(int(pad * 16000), np.float32)]
+    )
+    return AVInput(video.frames, video.times - video.times[0], 25.0, audio, 16000, -pad, duration)
+
+
+@pytest.fixture(scope="module")
+def estimator():
+    return get_estimator("attention")
+
+
+@pytest.mark.parametrize(
+    ("scene", "offset_frames", "seed"),
+    [
+        ("mouth", 0, 1),
+        ("mouth", 7, 2),
+        ("ball", -5, 3),
+        ("flash", 11, 4),
+        ("mixed", -13, 5),
+        ("mixed", 3, 6),
+    ],
+)
+def test_scan_finds_injected_offset_on_generated_media(
+    estimator, tmp_path: Path, scene: str, offset_frames: int, seed: int
+) -> None:
+    offset_ms = offset_frames * 40.0
+    clip = make_clip(
+        tmp_path / "c.mp4",
+        ClipSpec(
+            duration_s=8.0,
+            fps=Fraction(25),
+            scene=scene,
+            offset_ms=offset_ms,
+            seed=100 + seed,
+            channels=1,
+        ),
+    )
+    est = estimator.estimate(_decoded(clip.path, 8.0), search_ms=2000.0)
+    assert est.offset_ms is not None
+    assert abs(est.offset_ms - offset_ms) <= 40.0, est
+    assert est.confidence >= 0.5
+    blocks = est.attention["blocks"]
+    assert len(blocks) == 8 and abs(sum(b["weight"] for b in blocks) - 1.0) < 1e-3
+    h, w = est.attention["map_shape"]
+    assert all(len(bytes.fromhex(b["map"])) == h * w for b in blocks)
+    assert len(est.curve_ms) == len(est.curve_score) > 50
+
+
+def test_silence_is_uncertain_not_a_guess(estimator, tmp_path: Path) -> None:
+    clip = make_clip(
+        tmp_path / "s.mp4", ClipSpec(duration_s=5.0, scene="mouth", silent=True, seed=7, channels=1)
+    )
+    est = estimator.estimate(_decoded(clip.path, 5.0))
+    assert est.offset_ms is None and est.confidence == 0.0
+    assert "silence" in est.note
+
+
+def test_still_picture_is_uncertain(estimator, tmp_path: Path) -> None:
+    clip = make_clip(
+        tmp_path / "p.mp4", ClipSpec(duration_s=5.0, scene="mouth", still=True, seed=8, channels=1)
+    )
+    est = estimator.estimate(_decoded(clip.path, 5.0))
+    assert est.offset_ms is None
+    assert "motion" in est.note
+
+
+def test_training_steps_change_the_weights(tmp_path: Path) -> None:
+    from otio_avsync.model.corpus import synthetic_clips
+    from otio_avsync.model.train import train
+
+    clips = synthetic_clips(tmp_path, 2, seed=3)
+    cfg = TrainConfig(steps=2, batch_windows=2, window_blocks=2, threads=1)
+    torch.manual_seed(cfg.seed)  # train() starts from the same seed: the same initial weights
+    before = {k: v.clone() for k, v in AVSyncNet(cfg.model).state_dict().items()}
+    net, record = train(cfg, clips, log=lambda _: None)
+    assert record["steps"] == 2 and record["history"]
+    assert np.isfinite(record["history"][-1]["loss"])
+    changed = [
+        k
+        for k, v in net.state_dict().items()
+        if v.dtype.is_floating_point and not torch.equal(v, before[k])
+    ]
+    assert changed
+
+
+def test_attention_survives_the_timeline_round_trip(tmp_path: Path) -> None:
+    import opentimelineio as otio
+
+    from otio_avsync import METADATA_KEY
+    from otio_avsync.audit import AuditOptions, audit_timeline
+    from otio_avsync.report import results_from_timeline
+    from otio_avsync.testmedia import make_slipped_timeline
+
+    truth = make_slipped_timeline(tmp_path, [4], clip_s=6.0, handle_s=0.5, seed=21)
+    tl = otio.adapters.read_from_file(str(truth.path))
+    audit_timeline(tl, AuditOptions(estimator="attention"), base_dir=truth.path.parent)
+    out = tmp_path / "a.otio"
+    otio.adapters.write_to_file(tl, str(out))
+    again = otio.adapters.read_from_file(str(out))
+    metas = [c.metadata[METADATA_KEY] for c in again.find_clips() if METADATA_KEY in c.metadata]
+    assert metas and all(m["method"] == "attention" and m["attention"]["blocks"] for m in metas)
+    (result,) = [r for r in results_from_timeline(otio.adapters.read_from_file(str(out))) if r.attention]
+    assert result.attention["map_shape"] == [4, 8]
+    assert isinstance(result.attention["blocks"][0]["weight"], float)
