@@ -354,9 +354,12 @@ def demo(folder: Path | None, seed: int) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Training recipe (TOML); default: the recipe of the shipped weights.",
 )
-@click.option("--variant", type=click.Choice(["spatio-temporal", "temporal", "none"]), help="Attention variant.")
+@click.option(
+    "--variant", type=click.Choice(["spatio-temporal", "temporal", "none"]), help="Attention variant."
+)
 @click.option("--seed", type=int, help="Random seed (overrides the recipe).")
 @click.option("--steps", type=click.IntRange(min=1), help="Training steps (overrides the recipe).")
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads (overrides the recipe).")
 @click.option(
     "--media",
     "media_dir",
@@ -380,6 +383,7 @@ def train(
     variant: str | None,
     seed: int | None,
     steps: int | None,
+    threads: int | None,
     media_dir: Path | None,
     cache: Path | None,
     out: Path,
@@ -401,6 +405,8 @@ def train(
         changes["seed"] = seed
     if steps is not None:
         changes["steps"] = steps
+    if threads is not None:
+        changes["threads"] = threads
     if variant is not None:
         changes["model"] = dataclasses.replace(cfg.model, variant=variant)
     cfg = dataclasses.replace(cfg, **changes)

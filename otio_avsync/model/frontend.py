@@ -24,6 +24,8 @@ _NFFT = 512
 #: Width of the frames the front end wants from the decoder.
 FRAME_WIDTH = 256
 _DETECT_WIDTH = 128
+#: Quieter than this (dBFS) is digital silence, not sound.
+_SILENT_DB = -75.0
 
 
 @dataclass
@@ -211,7 +213,12 @@ def sound_features(
     frac = (pos - i0)[:, None]
     mel = logmel[i0] * (1 - frac) + logmel[i1] * frac
     lvl = level[i0] * (1 - frac[:, 0]) + level[i1] * frac[:, 0]
-    mel = (mel - mel.mean(axis=0)) / (float(mel.std()) + 1.0)
+    # Normalise over the sounding part only: digital silence (padding beyond the
+    # media, gaps) would otherwise drag the statistics; it becomes the mean.
+    active = lvl > _SILENT_DB
+    ref = mel[active] if active.sum() >= 8 else mel
+    mel = (mel - ref.mean(axis=0)) / (float(ref.std()) + 1.0)
+    mel[~active] = 0.0
     return SoundFeatures(mel.astype(np.float32), lvl.astype(np.float32), origin, steps, fps)
 
 

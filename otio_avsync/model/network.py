@@ -29,11 +29,20 @@ from torch import nn
 from otio_avsync.model.config import ModelConfig
 
 
-def _conv3(cin: int, cout: int, kernel: tuple[int, int, int], stride=(1, 1, 1)) -> nn.Sequential:
+def _conv3(
+    cin: int, cout: int, kernel: tuple[int, int, int], stride=(1, 1, 1), *, per_sample: bool = False
+) -> nn.Sequential:
+    """Convolution, normalisation, ReLU.
+
+    ``per_sample`` uses GroupNorm: the fusion layers see positives and negatives,
+    and batch statistics there would let the head tell them apart by batch
+    rather than by content (and behave differently at inference).
+    """
     pad = tuple(k // 2 for k in kernel)
+    norm = nn.GroupNorm(8, cout) if per_sample else nn.BatchNorm3d(cout)
     return nn.Sequential(
         nn.Conv3d(cin, cout, kernel, stride=stride, padding=pad, bias=False),
-        nn.BatchNorm3d(cout),
+        norm,
         nn.ReLU(inplace=True),
     )
 
@@ -119,12 +128,12 @@ class AVSyncNet(nn.Module):
         # Fusion: the first 1x1x1 convolution split into picture and sound parts.
         self.fuse_picture = nn.Conv3d(cv, 2 * c, 1)
         self.fuse_sound = nn.Linear(ca, 2 * c, bias=False)
-        self.fuse_norm = nn.BatchNorm3d(2 * c)
+        self.fuse_norm = nn.GroupNorm(8, 2 * c)
         self.fusion = nn.Sequential(
-            _conv3(2 * c, c, (3, 1, 1)),
-            _conv3(c, c, (1, 3, 3)),
-            _conv3(c, c, (3, 1, 1)),
-            _conv3(c, c, (1, 1, 1)),
+            _conv3(2 * c, c, (3, 1, 1), per_sample=True),
+            _conv3(c, c, (1, 3, 3), per_sample=True),
+            _conv3(c, c, (3, 1, 1), per_sample=True),
+            _conv3(c, c, (1, 1, 1), per_sample=True),
         )
         self.score = nn.Conv3d(c, 1, 1)
         self.head = nn.Sequential(

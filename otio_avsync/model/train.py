@@ -160,18 +160,18 @@ def losses(
     own, other = afeat[:b], afeat[b:]
     zero = torch.zeros(b, dtype=torch.long)
 
-    logits = [net.decide_at(vfeat, own, _index(b, n, t, steps, batch.origin, zero)).logits]
-    labels = [torch.ones(b, dtype=torch.long)]
+    # One fused batch: the positive and every negative of each window side by side.
+    feats, shifts, labels = [own], [zero], [torch.ones(b, dtype=torch.long)]
     for _ in range(cfg.negatives):
         hard = torch.from_numpy(rng.random(b) < hard_p)
         mag = rng.integers(cfg.hard_min_frames * steps, cfg.hard_max_frames * steps + 1, size=b)
-        shift = torch.from_numpy(mag * rng.choice([-1, 1], size=b)) * hard
-        feats = torch.where(hard.view(b, 1, 1), own, other)
-        logits.append(
-            net.decide_at(vfeat, feats, _index(b, n, t, steps, batch.origin, shift)).logits
-        )
+        shifts.append(torch.from_numpy(mag * rng.choice([-1, 1], size=b)) * hard)
+        feats.append(torch.where(hard.view(b, 1, 1), own, other))
         labels.append(torch.zeros(b, dtype=torch.long))
-    logit = torch.cat(logits)
+    k = len(feats)
+    index = _index(k * b, n, t, steps, batch.origin, torch.cat(shifts))
+    vrep = vfeat.repeat(k, 1, 1, 1, 1)
+    logit = net.decide_at(vrep, torch.cat(feats), index).logits
     label = torch.cat(labels)
     weight = torch.where(label == 1, float(cfg.negatives), 1.0)
     head = (F.cross_entropy(logit, label, reduction="none") * weight).sum() / weight.sum()
