@@ -1,6 +1,8 @@
 """Accuracy of the estimators on held-out clips with injected offsets.
 
-    python bench/bench_model.py [--per-clip 6] [--max-s 10] [--estimators baseline,attention-none,...]
+    python bench/bench_model.py [--per-clip 6] [--max-s 10] [--estimators baseline,attention,...]
+
+``--estimators`` takes registry names, or ``name@weights.pt`` for other weights.
 
 Validation clips: the ``val`` split of ../shared/media (talking faces and
 non-speech events, never trained on nor used for calibration) and fresh clips
@@ -75,8 +77,11 @@ def main() -> None:
     print(f"{len(clips)} clips, {len(plan)} cases; pools: {pools}")
 
     report = {}
-    for name in args.estimators.split(","):
-        est = get_estimator(name)
+    for entry in args.estimators.split(","):
+        # "name" or "name@weights.pt" (another weights file for the same estimator)
+        base, _, weights = entry.partition("@")
+        est = get_estimator(base, weights=weights) if weights else get_estimator(base)
+        name = f"{base}@{Path(weights).stem}" if weights else base
         cases = []
         for clip, off, start, span in plan:
             pt, av = shifted_input(clip, off, start_s=start, max_s=span, pad_s=2.2)

@@ -355,10 +355,12 @@ def demo(folder: Path | None, seed: int) -> None:
     help="Training recipe (TOML); default: the recipe of the shipped weights.",
 )
 @click.option(
-    "--variant", type=click.Choice(["spatio-temporal", "temporal", "none"]), help="Attention variant."
+    "--variant",
+    type=click.Choice(["spatio-temporal", "temporal", "none"]),
+    help="Attention variant.",
 )
 @click.option("--seed", type=int, help="Random seed (overrides the recipe).")
-@click.option("--steps", type=click.IntRange(min=1), help="Training steps (overrides the recipe).")
+@click.option("--steps", type=click.IntRange(min=1), help="Training steps (overrides recipe).")
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads (overrides the recipe).")
 @click.option(
     "--media",

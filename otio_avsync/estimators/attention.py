@@ -238,7 +238,7 @@ class AttentionEstimator:
             windows=win_results,
             curve_ms=ms[frame_steps] / q * 1000.0,
             curve_score=sim[frame_steps].astype(float),
-            at_search_edge=bool(abs(m_hat) >= limit - steps / 2 and limit > 0),
+            at_search_edge=bool(min(m_hat - m_lo, m_hi - m_hat) < steps / 2),
             note="" if confidence >= 0.5 else "the picture and sound evidence is weak or ambiguous",
             attention=attention,
             evidence=evidence,

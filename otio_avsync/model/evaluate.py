@@ -96,7 +96,7 @@ def run_cases(
     max_s: float = 10.0,
     search_ms: float = 2000.0,
 ) -> list[Case]:
-    """Estimate injected offsets with ``estimator`` (attention: cached tiles; others: not supported)."""
+    """Estimate injected offsets with an estimator that takes tiles (the attention model)."""
     rng = np.random.default_rng(seed)
     cases = []
     for clip in clips:

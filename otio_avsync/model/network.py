@@ -162,7 +162,7 @@ class AVSyncNet(nn.Module):
 
     # -- fusion, attention, head ---------------------------------------------
     def fuse(self, picture_part: torch.Tensor, sound_part: torch.Tensor) -> torch.Tensor:
-        """picture_part (B, 2C, T, H, W) from :meth:`fuse_picture`, sound_part (B, T, 2C) -> (B, C, T, H, W)"""
+        """fuse(picture_part (B, 2C, T, H, W), sound_part (B, T, 2C)) -> (B, C, T, H, W)"""
         x = picture_part + sound_part.transpose(1, 2)[:, :, :, None, None]
         return self.fusion(F.relu(self.fuse_norm(x)))
 
@@ -187,7 +187,7 @@ class AVSyncNet(nn.Module):
         return Decision(self.head(gap.mean(dim=1)), a, None)
 
     def forward(self, tiles: torch.Tensor, mel: torch.Tensor, index: torch.Tensor) -> Decision:
-        """forward(tiles (B, N, T, th, tw) uint8, mel (B, L, bands), index (B, N, T) long) -> Decision
+        """forward(tiles (B, N, T, th, tw) uint8, mel (B, L, bands), index (B, N, T)) -> Decision
 
         ``index[b, n, t]`` is the sound-grid point that frame t of block n is
         compared with: the offset under test is encoded there.

@@ -1,4 +1,4 @@
-"""Self-supervised training: aligned picture and sound are positives, foreign or shifted sound negatives.
+"""Self-supervised training: aligned picture and sound positive, foreign or shifted sound negative.
 
 ``otio-avsync train --config FILE --seed N --out weights.pt`` runs
 :func:`train`. One step draws ``batch_windows`` windows of ``window_blocks``
@@ -242,8 +242,10 @@ def train(
             running = {}
             history.append({"step": step + 1, **{k: round(v, 4) for k, v in avg.items()}})
             log(
-                f"step {step + 1}/{cfg.steps}  loss {avg['loss']:.3f}  head {avg['head']:.3f} acc {avg['acc']:.2f}"
-                f"  nce {avg['nce']:.3f} acc {avg['nce_acc']:.2f}  hard {hard_p:.2f}  {time.perf_counter() - t0:.0f} s"
+                f"step {step + 1}/{cfg.steps}  loss {avg['loss']:.3f}"
+                f"  head {avg['head']:.3f} acc {avg['acc']:.2f}"
+                f"  nce {avg['nce']:.3f} acc {avg['nce_acc']:.2f}"
+                f"  hard {hard_p:.2f}  {time.perf_counter() - t0:.0f} s"
             )
             if checkpoint is not None:
                 torch.save({"state_dict": net.state_dict(), "step": step + 1}, checkpoint)
@@ -268,7 +270,7 @@ def run_training(
     cache: Path,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """run_training(cfg, out, media_dir=..., cache=...) -> summary; writes calibrated weights to ``out``.
+    """run_training(cfg, out, media_dir=..., cache=...) -> summary; writes weights to ``out``.
 
     Trains on the ``train`` split plus generated clips, then fits the confidence
     calibration on the ``calibration`` split plus fresh generated clips.
