@@ -149,17 +149,19 @@ def test_still_picture_is_uncertain(estimator, tmp_path: Path) -> None:
     assert "motion" in est.note
 
 
-def test_training_steps_change_the_weights(tmp_path: Path) -> None:
+@pytest.mark.parametrize("contrastive", ["infonce", "margin"])
+def test_training_steps_change_the_weights(tmp_path: Path, contrastive: str) -> None:
     from otio_avsync.model.corpus import synthetic_clips
     from otio_avsync.model.train import train
 
     clips = synthetic_clips(tmp_path, 2, seed=3)
-    cfg = TrainConfig(steps=2, batch_windows=2, window_blocks=2, threads=1)
+    cfg = TrainConfig(steps=2, batch_windows=2, window_blocks=2, threads=1, contrastive=contrastive)
     torch.manual_seed(cfg.seed)  # train() starts from the same seed: the same initial weights
     before = {k: v.clone() for k, v in AVSyncNet(cfg.model).state_dict().items()}
     net, record = train(cfg, clips, log=lambda _: None)
     assert record["steps"] == 2 and record["history"]
     assert np.isfinite(record["history"][-1]["loss"])
+    assert record["history"][-1]["nce"] > 0  # the embedding loss took part
     changed = [
         k
         for k, v in net.state_dict().items()
@@ -184,6 +186,8 @@ def test_attention_survives_the_timeline_round_trip(tmp_path: Path) -> None:
     again = otio.adapters.read_from_file(str(out))
     metas = [c.metadata[METADATA_KEY] for c in again.find_clips() if METADATA_KEY in c.metadata]
     assert metas and all(m["method"] == "attention" and m["attention"]["blocks"] for m in metas)
-    (result,) = [r for r in results_from_timeline(otio.adapters.read_from_file(str(out))) if r.attention]
+    (result,) = [
+        r for r in results_from_timeline(otio.adapters.read_from_file(str(out))) if r.attention
+    ]
     assert result.attention["map_shape"] == [4, 8]
     assert isinstance(result.attention["blocks"][0]["weight"], float)

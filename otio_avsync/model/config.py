@@ -63,8 +63,13 @@ class TrainConfig:
     negatives: int = 4  # negatives per positive window
     hard_min_frames: int = 2
     hard_max_frames: int = 50
+    # Loss on the towers' embeddings besides the head's cross-entropy:
+    # "infonce" (the true shift against its neighbours within +-contrastive_shift_frames),
+    # "margin" (squared-distance contrastive loss with a margin, as in SyncNet), or "none".
+    contrastive: str = "infonce"
     contrastive_weight: float = 1.0
-    contrastive_shift_frames: int = 15  # InfoNCE over shifts within +-15 frames
+    contrastive_shift_frames: int = 15
+    contrastive_margin: float = 1.0
     threads: int = 2
     # Sampling weights of the data pools.
     pool_weights: dict[str, float] = field(
@@ -84,6 +89,8 @@ class TrainConfig:
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"unknown training settings: {', '.join(sorted(unknown))}")
+        if data.get("contrastive", "infonce") not in ("infonce", "margin", "none"):
+            raise ValueError("contrastive must be one of infonce, margin, none")
         return cls(model=model, **data)
 
     @classmethod

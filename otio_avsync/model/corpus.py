@@ -150,7 +150,8 @@ def _cached(path: Path, cache: Path, tile: int) -> dict[str, np.ndarray]:
             return dict(z)
     fps, tiles, boxes, audio = decode_clip(path, tile=tile)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp.npz")
+    # A per-process temporary name: parallel trainings may decode the same clip at once.
+    tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.npz")
     np.savez(
         tmp, fps=np.float64(fps), tiles=tiles, boxes=boxes, audio=(audio * 32767).astype(np.int16)
     )

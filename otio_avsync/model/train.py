@@ -151,7 +151,7 @@ def _index(b: int, n: int, t: int, steps: int, origin: int, shift: torch.Tensor)
 def losses(
     net: AVSyncNet, batch: Batch, cfg: TrainConfig, hard_p: float, rng: np.random.Generator
 ) -> dict[str, torch.Tensor]:
-    """Head cross-entropy (positives vs easy/hard negatives) and InfoNCE over shifts."""
+    """Head cross-entropy (positives vs easy/hard negatives) and the embedding loss."""
     m = cfg.model
     b, n, t = batch.tiles.shape[:3]
     steps = m.audio_steps_per_frame
@@ -188,7 +188,19 @@ def losses(
     )
     sim = torch.einsum("bfd,bfsd->bfs", v, snd).view(b, n, t, 2 * s + 1).mean(dim=2)  # per block
     scale = net.logit_scale.clamp(max=4.6).exp()
-    nce = F.cross_entropy((scale * sim).view(b * n, -1), torch.full((b * n,), s, dtype=torch.long))
+    target = torch.full((b * n,), s, dtype=torch.long)
+    if cfg.contrastive == "margin":
+        # Squared distance of the (unit) embeddings: the true shift near, shifts of at
+        # least hard_min_frames beyond the margin.
+        dist2 = (2 - 2 * sim).clamp(min=0).view(b * n, -1)
+        far = (torch.arange(-s, s + 1).abs() >= cfg.hard_min_frames).view(1, -1)
+        pos = dist2[:, s].mean()
+        neg = F.relu(cfg.contrastive_margin - dist2.sqrt()).pow(2)
+        nce = pos + (neg * far).sum() / (far.sum() * dist2.shape[0])
+    elif cfg.contrastive == "infonce":
+        nce = F.cross_entropy((scale * sim).view(b * n, -1), target)
+    else:
+        nce = torch.zeros(())
     acc = (logit.argmax(1) == label).float().mean()
     nce_acc = (sim.view(b * n, -1).argmax(1) == s).float().mean()
     return {
@@ -275,9 +287,7 @@ def run_training(
     Trains on the ``train`` split plus generated clips, then fits the confidence
     calibration on the ``calibration`` split plus fresh generated clips.
     """
-    from otio_avsync.estimators.attention import EVIDENCE, AttentionEstimator
     from otio_avsync.model.corpus import real_clips, synthetic_clips
-    from otio_avsync.model.evaluate import fit_calibration, run_cases, summarise
     from otio_avsync.model.weights import save_bundle
 
     clips: list[Clip] = []
@@ -291,20 +301,47 @@ def run_training(
     calib_syn = synthetic_clips(cache, 8, seed=cfg.seed + 100, tile=cfg.model.tile)
     net, record = train(cfg, clips, log=log, checkpoint=out.with_name(out.name + ".ckpt"))
     save_bundle(out, net, train=cfg.to_dict(), record=record, calibration=None)
-
-    est = AttentionEstimator(weights=str(out))
     calib = [c for c in clips if c.split == "calib"] + [
         dataclasses.replace(c, split="calib") for c in calib_syn
     ]
-    log(f"calibrating on {len(calib)} clips x {cfg.calibration_offsets} offsets")
-    cases = run_cases(est, calib, cfg.calibration_offsets, seed=cfg.seed + 7)
+    calibration = calibrate(out, calib, cfg, log=log)
+    out.with_name(out.name + ".ckpt").unlink(missing_ok=True)
+    return {"record": record, "calibration": calibration}
+
+
+def calibrate(
+    weights: Path, clips: list[Clip], cfg: TrainConfig, *, log: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """calibrate(weights, clips, cfg) -> the calibration; rewrites ``weights`` with it.
+
+    Runs the offset scan on ``clips`` with ``cfg.calibration_offsets`` injected
+    offsets each and fits the mapping from the scan's evidence to the probability
+    of being within one frame.
+    """
+    import torch
+
+    from otio_avsync.estimators.attention import EVIDENCE, AttentionEstimator
+    from otio_avsync.model.evaluate import fit_calibration, run_cases, summarise
+    from otio_avsync.model.weights import load_bundle, save_bundle
+
+    est = AttentionEstimator(weights=str(weights))
+    log(f"calibrating on {len(clips)} clips x {cfg.calibration_offsets} offsets")
+    cases = run_cases(est, clips, cfg.calibration_offsets, seed=cfg.seed + 7)
     calibration = fit_calibration(cases, EVIDENCE)
     est.calibration = calibration
     for c in cases:
         c.confidence = est.confidence(c.evidence)
     calibration["summary"] = {k: round(v, 4) for k, v in summarise(cases).items()}
+    bundle = load_bundle(weights)
+    record = dict(bundle.get("record") or {})
     record["calibration_split"] = sorted({c.clip for c in cases})
-    save_bundle(out, net, train=cfg.to_dict(), record=record, calibration=calibration)
-    out.with_name(out.name + ".ckpt").unlink(missing_ok=True)
+    with torch.no_grad():
+        save_bundle(
+            weights,
+            est.net,
+            train=bundle.get("train") or cfg.to_dict(),
+            record=record,
+            calibration=calibration,
+        )
     log(f"calibration (in-sample): {calibration['summary']}")
-    return {"record": record, "calibration": calibration}
+    return calibration
