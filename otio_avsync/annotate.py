@@ -76,18 +76,36 @@ def clear(timeline: otio.schema.Timeline) -> int:
             meta = item.metadata[METADATA_KEY]
             if isinstance(meta, Mapping) and "status" in meta:
                 del item.metadata[METADATA_KEY]
+        if isinstance(item, otio.schema.Track) and METADATA_KEY in item.metadata:
+            meta = item.metadata[METADATA_KEY]
+            if isinstance(meta, Mapping) and "status" in meta:
+                hints = {k: meta[k] for k in USER_HINTS if k in meta}
+                if hints:
+                    item.metadata[METADATA_KEY] = hints
+                else:
+                    del item.metadata[METADATA_KEY]
     if METADATA_KEY in timeline.metadata:
         del timeline.metadata[METADATA_KEY]
     return removed
 
 
+#: Keys of ``track.metadata["otio_avsync"]`` that users set (hints); the rest is ours.
+USER_HINTS = ("language", "role", "stream_index")
+
+
 def annotate(
-    timeline: otio.schema.Timeline, results: list[ClipResult], *, settings: dict[str, Any]
+    timeline: otio.schema.Timeline,
+    results: list[ClipResult],
+    *,
+    settings: dict[str, Any],
+    tracks: list[Any] | None = None,
+    reference: dict[str, Any] | None = None,
 ) -> None:
-    """annotate(timeline, results, settings={...}) -> None
+    """annotate(timeline, results, settings={...}, tracks=None) -> None
 
     Replaces earlier annotation: one marker per analysed picture clip and
-    ``clip.metadata["otio_avsync"]``, plus a summary on the timeline.
+    ``clip.metadata["otio_avsync"]``, the track-level consensus on each audio
+    track (metadata and a marker), plus a summary on the timeline.
     """
     clear(timeline)
     by_clip: dict[int, list[ClipResult]] = defaultdict(list)
@@ -114,7 +132,45 @@ def annotate(
         "audited_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "settings": settings,
         "summary": dict(counts),
+        "reference": reference,
+        "tracks": [t.to_metadata() for t in tracks or []],
     }
+    _annotate_tracks(timeline, tracks or [])
+
+
+def _annotate_tracks(timeline: otio.schema.Timeline, tracks: list[Any]) -> None:
+    """Consensus on each audio track: merged into its metadata, and a marker over its span."""
+    from otio_avsync.jobs import track_labels
+
+    labels = track_labels(timeline)
+    for c in tracks:
+        track = labels.get(c.key)
+        if track is None or track.kind != otio.schema.TrackKind.Audio:
+            continue  # a stream language: only in the timeline summary
+        old = track.metadata.get(METADATA_KEY)
+        hints = {k: old[k] for k in USER_HINTS if isinstance(old, Mapping) and k in old}
+        track.metadata[METADATA_KEY] = {**hints, **c.to_metadata()}
+        rate = float(timeline.duration().rate or 24.0)
+        a, b = c.span_s
+        start = otio.opentime.from_seconds(max(0.0, a), rate).round()
+        end = otio.opentime.from_seconds(max(a, b), rate).round()
+        dur = max(end - start, otio.opentime.RationalTime(1, rate))
+        name = f"avsync track {c.model}"
+        if c.offset_ms is not None:
+            name = f"avsync track {c.offset_ms:+.0f} ms"
+        if c.drift_ppm is not None:
+            name = f"avsync drift {c.drift_ppm:+.0f} ppm"
+        elif c.jump is not None:
+            name = f"avsync jump {c.jump['from_ms']:+.0f} -> {c.jump['to_ms']:+.0f} ms"
+        track.markers.append(
+            otio.schema.Marker(
+                name=name,
+                marked_range=otio.opentime.TimeRange(start, dur),
+                color=marker_color(c.status),
+                comment=c.message,
+                metadata={METADATA_KEY: {"status": c.status.value, "track": c.key}},
+            )
+        )
 
 
 def _marker(clip: otio.schema.Clip, result: ClipResult, n_sources: int) -> otio.schema.Marker:

@@ -46,9 +46,13 @@ class AuditOptions:
     max_span_s: float = 60.0
     thumbnails: bool = False
     fail_on: tuple[Status, ...] = (Status.OUT_OF_SYNC,)
+    #: The original mix the other sounds are aligned to: a track name or a language;
+    #: None picks one (see :mod:`otio_avsync.dubbing`); "none" turns alignment off.
+    reference: str | None = None
+    reference_search_ms: float = 10000.0
 
     def __post_init__(self) -> None:
-        for name in ("search_ms", "max_span_s"):
+        for name in ("search_ms", "max_span_s", "reference_search_ms"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise AvsyncError(f"{name} must be a positive number, not {value!r}")
@@ -63,7 +67,13 @@ class AuditOptions:
             "tolerance": self.tolerance.as_dict(),
             "min_confidence": self.min_confidence,
             "max_span_s": self.max_span_s,
+            "reference": self.reference,
+            "reference_search_ms": self.reference_search_ms,
         }
+
+    @property
+    def align_to_reference(self) -> bool:
+        return (self.reference or "").strip().lower() not in ("none", "off")
 
 
 @dataclass
@@ -75,6 +85,10 @@ class AuditResult:
     source: str | None = None
     elapsed_s: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    #: Track-level consensus, one per sound key (see :mod:`otio_avsync.consensus`).
+    tracks: list[Any] = field(default_factory=list)
+    #: The reference sound the others were aligned to, and how it was chosen.
+    reference: dict[str, Any] | None = None
 
     @property
     def flagged(self) -> list[ClipResult]:
@@ -109,18 +123,26 @@ def audit_timeline(
     others are still analysed. ``estimator`` overrides ``options.estimator``
     with an instance (to reuse a loaded model across timelines).
     """
+    from otio_avsync.consensus import track_consensus
+    from otio_avsync.dubbing import align_dubs, choose_reference, source_keys
     from otio_avsync.estimators import get_estimator
     from otio_avsync.render import probe_media
 
     options = options or AuditOptions()
     t0 = time.perf_counter()
+    pad_ms = options.search_ms
+    if options.align_to_reference:
+        pad_ms = max(pad_ms, options.reference_search_ms)
     jobs = build_jobs(
         timeline,
         base_dir=base_dir,
         probe=probe_media,
         max_span_s=options.max_span_s,
-        audio_pad_s=options.search_ms / 1000.0,
+        audio_pad_s=pad_ms / 1000.0,
     )
+    if options.align_to_reference and options.reference and len(source_keys(jobs)) > 0:
+        # A named reference that does not exist is a usage error: say so before decoding.
+        choose_reference([(j, None) for j in jobs], options.reference, min_confidence=0.0)
     estimator = estimator or get_estimator(options.estimator)
     timings = {"decode_s": 0.0, "estimate_s": 0.0}
     results = []
@@ -130,9 +152,36 @@ def audit_timeline(
         results.append(analyse_job(job, estimator, options, timings))
     if progress:
         progress(len(jobs), len(jobs), "")
+    reference = None
+    if options.align_to_reference:
+        pairs = list(zip(jobs, results, strict=True))
+        key, how = choose_reference(pairs, options.reference, min_confidence=options.min_confidence)
+        if key is not None:
+            from otio_avsync.render import render_sound
+
+            aligned = align_dubs(
+                pairs,
+                reference_key=key,
+                search_ms=options.reference_search_ms,
+                tolerance=options.tolerance,
+                min_confidence=options.min_confidence,
+                render_sound=render_sound,
+                timings=timings,
+            )
+            reference = {"key": key, "chosen": how, "aligned": aligned}
+    tracks = track_consensus(
+        results, tolerance=options.tolerance, min_confidence=options.min_confidence
+    )
     if annotate_timeline:
-        annotate(timeline, results, settings=options.settings())
-    return AuditResult(results, options, elapsed_s=time.perf_counter() - t0, timings=timings)
+        annotate(timeline, results, settings=options.settings(), tracks=tracks, reference=reference)
+    return AuditResult(
+        results,
+        options,
+        elapsed_s=time.perf_counter() - t0,
+        timings=timings,
+        tracks=tracks,
+        reference=reference,
+    )
 
 
 def analyse_job(
@@ -163,7 +212,12 @@ def analyse_job(
     timings = timings if timings is not None else {}
     try:
         t0 = time.perf_counter()
-        av = render(job, frame_width=estimator.frame_width, audio_rate=estimator.audio_rate)
+        av = render(
+            job,
+            frame_width=estimator.frame_width,
+            audio_rate=estimator.audio_rate,
+            audio_pad_s=options.search_ms / 1000.0,
+        )
         t1 = time.perf_counter()
         est = estimator.estimate(av, search_ms=options.search_ms)
         t2 = time.perf_counter()

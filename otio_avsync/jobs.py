@@ -31,6 +31,7 @@ __all__ = [
     "build_jobs",
     "placed_clips",
     "resolve_media_path",
+    "track_labels",
 ]
 
 
@@ -194,6 +195,19 @@ def _transition_trims(clip: otio.schema.Clip, track: otio.schema.Track) -> tuple
     if isinstance(next_item, otio.schema.Transition):
         tail = next_item.in_offset.to_seconds()
     return head, tail
+
+
+def track_labels(timeline: otio.schema.Timeline) -> dict[str, otio.schema.Track]:
+    """track_labels(timeline) -> {label: track}: the names results use for top-level tracks."""
+    out: dict[str, otio.schema.Track] = {}
+    counters: dict[Any, int] = {}
+    for top in timeline.tracks:
+        if not isinstance(top, otio.schema.Track):
+            continue
+        counters[top.kind] = counters.get(top.kind, 0) + 1
+        prefix = "V" if top.kind == otio.schema.TrackKind.Video else "A"
+        out.setdefault(top.name or f"{prefix}{counters[top.kind]}", top)
+    return out
 
 
 def placed_clips(timeline: otio.schema.Timeline) -> list[PlacedClip]:
@@ -382,6 +396,7 @@ def _track_sound_jobs(
             clips=[a.clip.name or "" for a in overlapping],
             file=next(iter(urls)) if len(urls) == 1 else None,
             language=_language_hint(overlapping[0].clip, overlapping[0].track),
+            role=_hint(overlapping[0].clip, overlapping[0].track, "role"),
         )
         problems = []
         for a in around:
@@ -447,13 +462,18 @@ def _embedded_sound_jobs(
     return out
 
 
-def _language_hint(clip: otio.schema.Clip, track: Any) -> str | None:
-    """A language named in our metadata on the clip or track, if any."""
+def _hint(clip: otio.schema.Clip, track: Any, name: str) -> str | None:
+    """A string our metadata on the clip or its track sets (``language``, ``role``)."""
     for item in (clip, track):
         meta = item.metadata.get("otio_avsync") if item is not None else None
-        if isinstance(meta, Mapping) and isinstance(meta.get("language"), str):
-            return meta["language"]
+        if isinstance(meta, Mapping) and isinstance(meta.get(name), str):
+            return meta[name]
     return None
+
+
+def _language_hint(clip: otio.schema.Clip, track: Any) -> str | None:
+    """A language named in our metadata on the clip or track, if any."""
+    return _hint(clip, track, "language")
 
 
 def _stream_hint(clip: otio.schema.Clip) -> int | None:

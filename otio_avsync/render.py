@@ -32,8 +32,12 @@ def file_time(span: MediaSpan, info: MediaInfo) -> float:
     return span.media_time_s
 
 
-def render(job: AnalysisJob, *, frame_width: int, audio_rate: int) -> AVInput:
-    """render(job, frame_width=96, audio_rate=16000) -> AVInput
+def render(
+    job: AnalysisJob, *, frame_width: int, audio_rate: int, audio_pad_s: float | None = None
+) -> AVInput:
+    """render(job, frame_width=96, audio_rate=16000, audio_pad_s=None) -> AVInput
+
+    The sound reaches ``audio_pad_s`` (default: the job's pad) beyond the span.
 
     Raises :class:`MediaError` when the media cannot be decoded at all.
     """
@@ -51,32 +55,48 @@ def render(job: AnalysisJob, *, frame_width: int, audio_rate: int) -> AVInput:
         steps = np.diff(times)
         fps = 1.0 / float(np.median(steps)) if len(steps) else 25.0
 
-    audio_start = job.span_start_s - job.audio_pad_s
-    n = round((job.span_duration_s + 2 * job.audio_pad_s) * audio_rate)
-    audio = np.zeros(n, dtype=np.float32)
-    for span in job.sound:
-        assert span.path is not None
-        info = probe_media(span.path)
-        samples = read_audio(
-            span.path,
-            file_time(span, info),
-            span.duration_s,
-            rate=audio_rate,
-            stream_index=span.stream_index,
-        ).samples
-        at = round((span.timeline_start_s - audio_start) * audio_rate)
-        lo, hi = max(0, at), min(n, at + len(samples))
-        if hi > lo:
-            audio[lo:hi] += samples[lo - at : hi - at]
+    pad = job.audio_pad_s if audio_pad_s is None else min(audio_pad_s, job.audio_pad_s)
+    audio = render_sound(job, audio_rate=audio_rate, pad_s=pad)
     return AVInput(
         frames=video.frames,
         frame_times=times,
         fps=fps,
         audio=audio,
         rate=audio_rate,
-        audio_start_s=-job.audio_pad_s,
+        audio_start_s=-pad,
         duration_s=job.span_duration_s,
     )
+
+
+def render_sound(job: AnalysisJob, *, audio_rate: int, pad_s: float = 0.0) -> np.ndarray:
+    """render_sound(job, audio_rate=16000, pad_s=0.0) -> mono float32 samples
+
+    The job's sound from ``pad_s`` before the span to ``pad_s`` after it (at most
+    the job's own pad), assembled from its clips; gaps are silence.
+    """
+    pad = min(pad_s, job.audio_pad_s)
+    audio_start = job.span_start_s - pad
+    n = round((job.span_duration_s + 2 * pad) * audio_rate)
+    audio = np.zeros(n, dtype=np.float32)
+    for span in job.sound:
+        assert span.path is not None
+        lo_s = max(span.timeline_start_s, audio_start)
+        hi_s = min(span.timeline_start_s + span.duration_s, audio_start + n / audio_rate)
+        if hi_s <= lo_s:
+            continue
+        info = probe_media(span.path)
+        samples = read_audio(
+            span.path,
+            file_time(span, info) + (lo_s - span.timeline_start_s),
+            hi_s - lo_s,
+            rate=audio_rate,
+            stream_index=span.stream_index,
+        ).samples
+        at = round((lo_s - audio_start) * audio_rate)
+        lo, hi = max(0, at), min(n, at + len(samples))
+        if hi > lo:
+            audio[lo:hi] += samples[lo - at : hi - at]
+    return audio
 
 
 def thumbnail_png(job: AnalysisJob, *, width: int = 240) -> bytes | None:

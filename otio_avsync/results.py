@@ -96,6 +96,19 @@ class AudioSource:
     file: str | None = None
     stream_index: int | None = None
     language: str | None = None
+    #: "reference" when the metadata marks this sound as the original mix.
+    role: str | None = None
+
+    def key(self) -> str:
+        """What the same sound is called across clips: its track, or its stream's language.
+
+        Results with one key form one "language track" for the track-level consensus.
+        """
+        if self.kind == "embedded":
+            if self.language and self.language != "und":
+                return f"stream:{self.language}"
+            return f"stream:{self.stream_index}"
+        return self.track or self.kind
 
     def label(self) -> str:
         """A short human label such as ``A2 'dub-fr' (fra)``."""
@@ -143,6 +156,8 @@ class ClipResult:
     thumbnail_png: bytes | None = None
     #: The model's attention (see :mod:`otio_avsync.estimators.attention`); None otherwise.
     attention: dict[str, Any] | None = None
+    #: Alignment against the reference sound (see :mod:`otio_avsync.dubbing`); None otherwise.
+    reference: dict[str, Any] | None = None
     #: The picture clip this result belongs to (not serialised).
     clip: Any = field(default=None, repr=False, compare=False)
     #: Media time (clip source space) of the analysed span start (not serialised).
@@ -172,6 +187,8 @@ class ClipResult:
         }
         if self.attention:
             meta["attention"] = self.attention
+        if self.reference:
+            meta["reference"] = self.reference
         if self.curve_ms:
             meta["curve"] = {
                 "offset_ms": [round(v, 2) for v in self.curve_ms],
@@ -196,6 +213,8 @@ class ClipResult:
             "language": src.language if src else None,
             "stream_index": src.stream_index if src else None,
             "tolerance": self.tolerance.name,
+            "reference": (self.reference or {}).get("track"),
+            "model_offset_ms": round_or_none((self.reference or {}).get("model_offset_ms"), 1),
             "message": self.message,
         }
 

@@ -34,6 +34,10 @@ class AVInput:
     audio_start_s: float = 0.0
     #: Length of the analysed picture span (seconds); 0 = up to the last frame.
     duration_s: float = 0.0
+    #: Reference alignment only: the reference's sound (same rate), playing from
+    #: ``reference_start_s`` seconds on the span's clock.
+    reference: np.ndarray | None = None
+    reference_start_s: float = 0.0
 
     @property
     def picture_duration_s(self) -> float:

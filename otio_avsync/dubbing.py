@@ -1,0 +1,228 @@
+"""The reference stage: align each dub against the original mix and combine with the model.
+
+After the picture estimator has looked at every (picture clip, sound) job, the
+sounds are grouped by their *key* (an audio track, or a language of the media's
+own streams). One key is the reference: named by the user (``--reference-track``
+takes a track name or a language), marked in metadata
+(``track.metadata["otio_avsync"]["role"] = "reference"``), named like one
+(``ORIG``, ``OV``, ``M&E``, ``MIX``, ``REF``), or else the sound the picture
+estimator finds most confidently in sync. Every other sound of each picture clip
+is then aligned to the reference's sound, audio to audio
+(:class:`~otio_avsync.estimators.reference.ReferenceEstimator`), and that offset
+(plus the reference's own offset when it is itself out of sync) replaces the
+picture estimate when it is confident; the picture estimate is kept alongside
+and a disagreement of more than two frames is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from otio_avsync.errors import AvsyncError
+from otio_avsync.jobs import AnalysisJob
+from otio_avsync.results import ClipResult, Status, Tolerance, describe, judge, round_or_none
+
+log = logging.getLogger(__name__)
+
+__all__ = ["align_dubs", "choose_reference", "source_keys"]
+
+_REFERENCE_NAMES = re.compile(
+    r"(^|[^a-z])(orig(inal)?|ov|m\s*&\s*e|m\s*and\s*e|me|mix|ref(erence)?)([^a-z]|$)", re.I
+)
+#: Model and reference disagree when their offsets differ by more than this many frames.
+DISAGREE_FRAMES = 2.0
+
+
+def _key(job: AnalysisJob) -> str | None:
+    return job.source.key() if job.source is not None else None
+
+
+def source_keys(jobs: list[AnalysisJob]) -> list[str]:
+    """The distinct sound keys of the jobs, in timeline order."""
+    return list(dict.fromkeys(k for j in jobs if (k := _key(j)) is not None))
+
+
+def _role_hint(job: AnalysisJob) -> str | None:
+    """``role`` from our metadata on the sound's clip or track, if set."""
+    return job.source.role if job.source is not None else None
+
+
+def choose_reference(
+    pairs: list[tuple[AnalysisJob, ClipResult]],
+    requested: str | None,
+    *,
+    min_confidence: float,
+) -> tuple[str | None, str]:
+    """choose_reference(pairs, requested) -> (key or None, how it was chosen)
+
+    Raises :class:`AvsyncError` when ``requested`` names no sound of the timeline.
+    """
+    jobs = [j for j, _ in pairs]
+    keys = source_keys(jobs)
+    if requested:
+        want = requested.strip().lower()
+        for key in keys:
+            langs = {
+                (j.source.language or "").lower()
+                for j in jobs
+                if _key(j) == key and j.source is not None
+            }
+            if key.lower() == want or want in langs or key.lower() == f"stream:{want}":
+                return key, f"named ({requested})"
+        for key in keys:
+            if want in key.lower():
+                return key, f"named ({requested})"
+        raise AvsyncError(
+            f"no audio track or stream language matches --reference-track {requested!r}; "
+            f"the timeline has: {', '.join(keys) or 'no linked sound'}"
+        )
+    if len(keys) < 2:
+        return None, "only one sound"
+    for key in keys:
+        if any(_role_hint(j) == "reference" for j in jobs if _key(j) == key):
+            return key, "marked as reference in metadata"
+    for key in keys:
+        if _REFERENCE_NAMES.search(key.removeprefix("stream:")):
+            return key, "named like an original mix"
+    # Automatic: the sound the picture estimator finds in sync most often and most surely.
+    score: dict[str, float] = defaultdict(float)
+    for job, res in pairs:
+        key = _key(job)
+        if key is not None and res.status is Status.IN_SYNC:
+            score[key] += res.confidence
+    if not score:
+        return None, "no sound was found in sync with the picture"
+    best = max(keys, key=lambda k: score.get(k, 0.0))
+    return best, "found in sync with the picture by the model"
+
+
+def align_dubs(
+    pairs: list[tuple[AnalysisJob, ClipResult]],
+    *,
+    reference_key: str,
+    search_ms: float,
+    tolerance: Tolerance,
+    min_confidence: float,
+    render_sound: Callable[..., Any],
+    timings: dict[str, float] | None = None,
+) -> int:
+    """align_dubs(pairs, reference_key=..., ...) -> number of sounds aligned
+
+    Updates the results of non-reference sounds in place.
+    """
+    import time
+
+    from otio_avsync.estimators.base import AVInput
+    from otio_avsync.estimators.reference import ReferenceEstimator
+
+    aligner = ReferenceEstimator()
+    rate = aligner.audio_rate
+    by_clip: dict[tuple[int, str], list[tuple[AnalysisJob, ClipResult]]] = defaultdict(list)
+    for job, res in pairs:
+        by_clip[job.key].append((job, res))
+    done = 0
+    timings = timings if timings is not None else {}
+    for group in by_clip.values():
+        ref = next(((j, r) for j, r in group if _key(j) == reference_key), None)
+        if ref is None or ref[0].status is not None or not ref[0].sound:
+            continue
+        ref_job, ref_res = ref
+        ref_audio = None
+        for job, res in group:
+            if job is ref_job or job.status is not None or not job.sound:
+                continue
+            if res.status not in (Status.IN_SYNC, Status.OUT_OF_SYNC, Status.UNCERTAIN):
+                continue
+            t0 = time.perf_counter()
+            try:
+                pad = min(search_ms / 1000.0, ref_job.audio_pad_s)
+                if ref_audio is None:
+                    ref_audio = render_sound(ref_job, audio_rate=rate, pad_s=pad)
+                sound = render_sound(job, audio_rate=rate, pad_s=0.0)
+                av = AVInput(
+                    frames=_NO_FRAMES,
+                    frame_times=_NO_TIMES,
+                    fps=res.rate,
+                    audio=sound,
+                    rate=rate,
+                    duration_s=job.span_duration_s,
+                    reference=ref_audio,
+                    reference_start_s=-pad,
+                )
+                t1 = time.perf_counter()
+                est = aligner.estimate(av, search_ms=pad * 1000.0)
+            except AvsyncError as exc:
+                res.reference = {"track": reference_key, "error": str(exc)}
+                continue
+            t2 = time.perf_counter()
+            timings["decode_s"] = timings.get("decode_s", 0.0) + (t1 - t0)
+            timings["reference_s"] = timings.get("reference_s", 0.0) + (t2 - t1)
+            _combine(res, ref_res, est, reference_key, tolerance, min_confidence)
+            done += 1
+    return done
+
+
+def _combine(
+    res: ClipResult,
+    ref_res: ClipResult,
+    est: Any,
+    reference_key: str,
+    tolerance: Tolerance,
+    min_confidence: float,
+) -> None:
+    """Put the reference alignment into a sound's result, keeping the model's answer."""
+    frame_ms = 1000.0 / res.rate
+    model_ok = res.offset_ms is not None and res.confidence >= min_confidence
+    # The reference's own sync with the picture: trusted as in sync unless flagged.
+    base = ref_res.offset_ms if ref_res.status is Status.OUT_OF_SYNC else 0.0
+    base = base or 0.0
+    info: dict[str, Any] = {
+        "track": reference_key,
+        "lag_ms": round_or_none(est.offset_ms, 3),
+        "confidence": round(float(est.confidence), 4),
+        "reference_offset_ms": round_or_none(base, 2),
+        "drift_ppm": round(float(est.evidence.get("drift_ppm", 0.0)), 1),
+        "model_offset_ms": round_or_none(res.offset_ms, 2),
+        "model_confidence": round(float(res.confidence), 4),
+        "model_method": res.method,
+        "windows": [
+            {
+                "start_s": round(w.start_s, 3),
+                "offset_ms": round_or_none(w.offset_ms, 2),
+                "confidence": round(w.confidence, 3),
+            }
+            for w in est.windows
+        ],
+    }
+    if est.offset_ms is None or est.confidence < min_confidence:
+        info["used"] = False
+        info["note"] = est.note or "the reference alignment is not confident"
+        res.reference = info
+        return
+    offset = est.offset_ms + base
+    disagree = model_ok and abs(res.offset_ms - offset) > DISAGREE_FRAMES * frame_ms
+    info["used"] = True
+    info["disagree"] = bool(disagree)
+    res.reference = info
+    res.offset_ms = offset
+    res.offset_frames = offset / frame_ms
+    res.confidence = float(est.confidence) * (ref_res.confidence if base else 1.0)
+    res.method = f"reference ({reference_key})" + (f" + {res.method}" if res.method else "")
+    res.status = judge(offset, res.confidence, tolerance, min_confidence=min_confidence)
+    res.message = describe(res)
+    res.message += f" Aligned to the reference {reference_key!r} (music and effects)."
+    if disagree:
+        res.message += (
+            f" The picture model finds {res.reference['model_offset_ms']:+.0f} ms instead:"
+            " the dub's lip-sync or the reference may be off."
+        )
+
+
+_NO_FRAMES = np.zeros((0, 1, 1), dtype=np.uint8)
+_NO_TIMES = np.zeros(0)
