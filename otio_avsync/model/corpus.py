@@ -100,8 +100,12 @@ def default_media_dir() -> Path | None:
     """``$OTIO_AVSYNC_MEDIA`` or ``../shared/media`` beside the checkout, if present."""
     env = os.environ.get("OTIO_AVSYNC_MEDIA")
     candidates = [Path(env)] if env else []
+    # From a checkout the package sits two levels below the project root; an
+    # installed package (the venv of `make`) does not, so also look from the
+    # working directory, which is the project root for `make` and CI.
     here = Path(__file__).resolve()
-    candidates += [p / "shared" / "media" for p in here.parents[2:4]]
+    cwd = Path.cwd().resolve()
+    candidates += [p / "shared" / "media" for p in (*here.parents[2:4], cwd.parent, cwd)]
     for c in candidates:
         if (c / "manifest.json").is_file():
             return c
@@ -229,6 +233,9 @@ def synthetic_clips(cache: Path, count: int, *, seed: int = 0, tile: int = 32) -
         )
         path = folder / f"syn-{seed}-{i:03d}-{scene}.mp4"
         if not path.exists():
-            make_clip(path, spec)
+            # Generate under a private name, then rename: parallel runs share the cache.
+            tmp = path.with_name(f".{path.stem}.{os.getpid()}{path.suffix}")
+            make_clip(tmp, spec)
+            os.replace(tmp, path)
         clips.append(_to_clip(path.name, "synthetic", "train", _cached(path, cache, tile), path))
     return clips
