@@ -402,7 +402,9 @@ def _track_sound_jobs(
         for a in around:
             s, e = max(lo, a.start_s), min(hi, a.end_s)
             a_url, a_status, problem = _reference_url(a.clip)
-            if a not in overlapping and (a.unsupported or a_status):
+            a_path = None if a_status or a.unsupported else resolve_media_path(a_url, base_dir)
+            playable = a_path is not None and a_path.is_file()
+            if a not in overlapping and not playable:
                 continue  # a neighbour we cannot play only shortens the context
             if a.unsupported:
                 problems.append(
@@ -412,8 +414,7 @@ def _track_sound_jobs(
             if a_status is not None:
                 problems.append((a_status, f"audio clip {a.clip.name!r}: {problem}"))
                 continue
-            a_path = resolve_media_path(a_url, base_dir)
-            if a_path is None or not a_path.is_file():
+            if not playable:
                 problems.append((Status.MEDIA_MISSING, f"audio media not found: {a_url}"))
                 continue
             span = _span_for(a, s, e - s, _stream_hint(a.clip))
