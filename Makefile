@@ -24,7 +24,7 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check otio_avsync plugin_manifest tests bench
+	$(VENV)/bin/ruff check otio_avsync plugin_manifest tests bench scripts
 
 bench: install
 	$(PY) bench/bench_audit.py
