@@ -298,15 +298,43 @@ def run_training(
         log("no shared media folder: training on generated clips only")
     log(f"generating {cfg.synthetic_clips} synthetic clips")
     clips += synthetic_clips(cache, cfg.synthetic_clips, seed=cfg.seed, tile=cfg.model.tile)
-    calib_syn = synthetic_clips(cache, 8, seed=cfg.seed + 100, tile=cfg.model.tile)
     net, record = train(cfg, clips, log=log, checkpoint=out.with_name(out.name + ".ckpt"))
     save_bundle(out, net, train=cfg.to_dict(), record=record, calibration=None)
-    calib = [c for c in clips if c.split == "calib"] + [
-        dataclasses.replace(c, split="calib") for c in calib_syn
-    ]
+    calib = [c for c in clips if c.split == "calib"] + _calibration_synthetic(cfg, cache)
     calibration = calibrate(out, calib, cfg, log=log)
     out.with_name(out.name + ".ckpt").unlink(missing_ok=True)
     return {"record": record, "calibration": calibration}
+
+
+def _calibration_synthetic(cfg: TrainConfig, cache: Path) -> list[Clip]:
+    from otio_avsync.model.corpus import synthetic_clips
+
+    syn = synthetic_clips(cache, 8, seed=cfg.seed + 100, tile=cfg.model.tile)
+    return [dataclasses.replace(c, split="calib") for c in syn]
+
+
+def recalibrate(
+    weights: Path,
+    *,
+    media_dir: Path | None,
+    cache: Path,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """recalibrate(weights, media_dir=..., cache=...) -> calibration; rewrites ``weights``.
+
+    Fits the confidence again on the same calibration split as training did,
+    for when the offset scan changes but the network does not.
+    """
+    from otio_avsync.model.corpus import real_clips
+    from otio_avsync.model.weights import load_bundle
+
+    bundle = load_bundle(weights)
+    cfg = TrainConfig.from_dict(bundle["train"]) if bundle.get("train") else TrainConfig()
+    clips: list[Clip] = []
+    if media_dir is not None:
+        clips += real_clips(media_dir, cache, splits=("calib",), tile=cfg.model.tile)
+    clips = [c for c in clips if c.split == "calib"] + _calibration_synthetic(cfg, cache)
+    return calibrate(weights, clips, cfg, log=log)
 
 
 def calibrate(
