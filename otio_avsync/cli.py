@@ -79,6 +79,8 @@ def _options(
     min_confidence: float,
     fail_on: tuple[str, ...] = ("out_of_sync",),
     thumbnails: bool = False,
+    reference: str | None = None,
+    reference_search_ms: float = 10000.0,
 ) -> Any:
     from otio_avsync.audit import AuditOptions
 
@@ -89,6 +91,8 @@ def _options(
         min_confidence=min_confidence,
         thumbnails=thumbnails,
         fail_on=tuple(Status(s) for s in fail_on),
+        reference=reference,
+        reference_search_ms=reference_search_ms,
     )
 
 
@@ -146,8 +150,19 @@ def _print_table(result: Any, *, expected: dict[str, float] | None = None, title
         cells.append("" if r.status in (Status.IN_SYNC, Status.OUT_OF_SYNC) else r.message)
         table.add_row(*cells)
     Console().print(table)
+    _print_tracks(result)
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.counts().items())
     click.echo(f"{len(result.results)} result(s): {counts}; {len(result.flagged)} flagged.")
+
+
+def _print_tracks(result: Any) -> None:
+    """One line per sound track (or stream language): its consensus, drift or jump."""
+    ref = getattr(result, "reference", None)
+    if ref:
+        click.echo(f"Reference: {ref['key']} ({ref['chosen']}); {ref['aligned']} sound(s) aligned.")
+    for t in getattr(result, "tracks", None) or []:
+        if t.clips:
+            click.echo(f"  [{t.status.value}] {t.message}")
 
 
 def _write_reports(result: Any, reports: tuple[str, ...], title: str, protect: list[str]) -> None:
@@ -214,6 +229,22 @@ def main() -> None:
     type=click.Choice([s.value for s in Status]),
     help="Statuses that make the exit status 1 (repeatable).",
 )
+@click.option(
+    "--reference-track",
+    "reference",
+    metavar="NAME",
+    help="The original mix the other sounds (dubs) are aligned to, audio to audio: a track "
+    "name or a stream language. Default: a track marked or named like one (ORIG, M&E, MIX, "
+    "REF...), else the sound the picture estimator finds in sync; 'none' turns alignment off.",
+)
+@click.option(
+    "--reference-search",
+    "reference_search_ms",
+    type=click.FloatRange(min=40, max=60000),
+    default=10000.0,
+    show_default=True,
+    help="Search the reference within ± this many ms.",
+)
 @_common_options
 def audit(
     timeline: Path,
@@ -222,6 +253,8 @@ def audit(
     adapter: str | None,
     media_dirs: tuple[str, ...],
     fail_on: tuple[str, ...],
+    reference: str | None,
+    reference_search_ms: float,
     tolerance: Tolerance,
     estimator: str,
     search_ms: float,
@@ -253,6 +286,8 @@ def audit(
         min_confidence,
         fail_on,
         thumbnails=any(r.lower().endswith((".html", ".htm")) for r in reports),
+        reference=reference,
+        reference_search_ms=reference_search_ms,
     )
     result = _run_audit(work, options, timeline.resolve().parent, quiet or as_json)
     protect = [str(timeline)]
@@ -317,7 +352,13 @@ def check(
     help="Where to write the demo media, timeline and reports (default: a temp folder).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
-def demo(folder: Path | None, seed: int) -> None:
+@click.option(
+    "--dubs",
+    is_flag=True,
+    help="Also simulate a reel with dub tracks (a 4 s slip, a 25/24 drift, a jump), "
+    "audit it against the original mix and fix it.",
+)
+def demo(folder: Path | None, seed: int, dubs: bool) -> None:
     """Generate a small timeline with media (some clips slipped by known amounts), audit it."""
     from otio_avsync.audit import AuditOptions
     from otio_avsync.testmedia import make_demo
@@ -345,6 +386,37 @@ def demo(folder: Path | None, seed: int) -> None:
         f"{len(hits)}/{len(truth.expected)} analysable clips within ±1 frame of the known slip."
     )
     click.echo(f"Annotated timeline: {out}\nHTML report: {html}")
+    if dubs:
+        _demo_dubs(folder / "dubs", seed)
+
+
+def _demo_dubs(folder: Path, seed: int) -> None:
+    """The dub part of the demo: simulated dubs, audited, then fixed (with the speed change)."""
+    from otio_avsync.audit import AuditOptions
+    from otio_avsync.fix import apply_fixes
+    from otio_avsync.testdubs import CONFORMS, DubCase, make_dub_timeline
+    from otio_avsync.timeline_io import read_timeline, write_timeline
+
+    click.echo(f"Generating simulated dubs in {folder} ...", err=True)
+    cases = {
+        "fra": DubCase(offset_ms=4000.0),
+        "deu": DubCase(speed=CONFORMS["pal"][0]),
+        "ita": DubCase(jump_at=3, jump_ms=320.0),
+    }
+    truth = make_dub_timeline(folder, cases, clips=6, clip_s=4.0, seed=seed)
+    tl = read_timeline(truth.path)
+    result = _run_audit(tl, AuditOptions(), truth.path.parent, False)
+    out = truth.path.with_name(truth.path.stem + ".avsync.otio")
+    write_timeline(tl, out, protect=[str(truth.path)])
+    _print_table(result, title="simulated dubs (reference: the original mix)")
+    fixed = copy.deepcopy(tl)
+    report = apply_fixes(fixed, apply_speed=True)
+    fixed_path = truth.path.with_name(truth.path.stem + ".fixed.otio")
+    write_timeline(fixed, fixed_path, protect=[str(truth.path)])
+    click.echo(
+        f"Annotated dubs: {out}\nFixed dubs ({len(report.slipped)} sounds slipped, speed "
+        f"changed on {len(report.speed_proposals)} drifting track(s)): {fixed_path}"
+    )
 
 
 @main.command()
@@ -380,6 +452,11 @@ def demo(folder: Path | None, seed: int) -> None:
     required=True,
     help="Weights file to write (written atomically).",
 )
+@click.option(
+    "--recalibrate",
+    is_flag=True,
+    help="Do not train: fit the confidence calibration of the existing weights OUT again.",
+)
 def train(
     config_path: Path | None,
     variant: str | None,
@@ -389,6 +466,7 @@ def train(
     media_dir: Path | None,
     cache: Path | None,
     out: Path,
+    recalibrate: bool,
 ) -> None:
     """Train the attention model (self-supervised) and calibrate its confidence."""
     import dataclasses
@@ -396,6 +474,24 @@ def train(
 
     from otio_avsync.model.config import TrainConfig
     from otio_avsync.model.corpus import default_cache_dir, default_media_dir
+
+    if recalibrate:
+        from otio_avsync.model.train import recalibrate as refit
+
+        if not out.is_file():
+            raise click.ClickException(f"{out}: no weights to recalibrate")
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        refit(
+            out,
+            media_dir=media_dir or default_media_dir(),
+            cache=cache or default_cache_dir(),
+            log=lambda line: click.echo(line, err=True),
+        )
+        click.echo(f"Calibration written to {out}")
+        return
 
     recipe = config_path or Path(str(resources.files("otio_avsync.model") / "recipe.toml"))
     try:
@@ -422,6 +518,100 @@ def train(
         log=lambda line: click.echo(line, err=True),
     )
     click.echo(f"Weights written to {out}")
+
+
+@main.command()
+@click.argument(
+    "timeline", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def review(timeline: Path | None) -> None:
+    """Open the review panel on an annotated TIMELINE: see, hear and decide per clip.
+
+    Needs PySide6 (pip install 'otio-avsync[review]'). Decisions are saved to a
+    new timeline (File > Save as); the opened file is never overwritten unless asked.
+    """
+    from otio_avsync.review import run_review
+
+    sys.exit(run_review(timeline))
+
+
+@main.command()
+@click.argument("timeline", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Write the fixed (or reverted) timeline here; never the input.",
+)
+@click.option("--force", is_flag=True, help="Also apply the best guesses of 'uncertain' clips.")
+@click.option(
+    "--apply-speed",
+    is_flag=True,
+    help="On drifting tracks also apply the proposed speed change (a LinearTimeWarp).",
+)
+@click.option("--revert", is_flag=True, help="Undo earlier fixes instead: restore the sound clips.")
+@click.option("--adapter", help="OTIO adapter to read TIMELINE with (default: from its suffix).")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON on stdout.")
+def fix(
+    timeline: Path,
+    output: Path,
+    force: bool,
+    apply_speed: bool,
+    revert: bool,
+    adapter: str | None,
+    as_json: bool,
+) -> None:
+    """Slip the sound clips of an audited TIMELINE by the accepted offsets.
+
+    TIMELINE is the output of 'audit -o'. Out-of-sync sounds are slipped (uncertain
+    ones with --force); the review panel's decisions win. Exit status: 0 done,
+    1 out-of-sync sounds left unfixed, 2 bad input.
+    """
+    import json
+
+    from otio_avsync.fix import apply_fixes, revert_fixes
+    from otio_avsync.timeline_io import (
+        read_timeline,
+        rebase_relative_urls,
+        same_file,
+        write_timeline,
+    )
+
+    if timeline.exists() and output.exists() and same_file(output, timeline):
+        raise AvsyncError(f"refusing to overwrite the input file {timeline}; choose another -o")
+    tl = read_timeline(timeline, adapter=adapter)
+    if revert:
+        n = revert_fixes(tl)
+        report = None
+    else:
+        report = apply_fixes(tl, force=force, apply_speed=apply_speed)
+    rebase_relative_urls(tl, timeline.resolve().parent, output.resolve().parent)
+    write_timeline(tl, output, protect=[str(timeline)])
+    if report is None:
+        click.echo(json.dumps({"reverted": n}) if as_json else f"{n} sound clip(s) restored.")
+        sys.exit(EXIT_OK)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+    else:
+        for e in report.entries:
+            if e.action == "slipped":
+                speed = f", speed x{e.time_scalar:.6f}" if e.time_scalar else ""
+                click.echo(f"slipped      {e.clip} / {e.sound}: {e.offset_ms:+.1f} ms{speed}")
+            elif e.action == "not_fixable" or e.status in ("out_of_sync", "uncertain"):
+                click.echo(f"{e.action:<12} {e.clip} / {e.sound}: {e.reason}")
+        for p in report.speed_proposals:
+            verb = "applied" if p["applied"] else "proposed (--apply-speed applies it)"
+            cause = f" ({p['cause']})" if p.get("cause") else ""
+            click.echo(
+                f"{p['track']}: drifts {p['drift_ppm']:+.0f} ppm{cause}; speed x"
+                f"{p['time_scalar']:.6f} {verb}."
+            )
+        click.echo(
+            f"{len(report.slipped)} sound(s) slipped, {report.clips_changed} clip(s) changed, "
+            f"{len(report.not_fixable)} not fixable. Re-audit {output} to confirm."
+        )
+    sys.exit(EXIT_FLAGGED if report.unfixed_flagged else EXIT_OK)
 
 
 def run() -> None:

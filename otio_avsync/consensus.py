@@ -166,7 +166,15 @@ def _one(
         )
         for r in answered
     ]
-    span = (points[0][1], points[-1][1]) if points else (0.0, 0.0)
+    # The track marker covers the analysed clips from the first one's start to the last one's end.
+    span = (
+        (
+            min(r.span_start_s or 0.0 for r in answered),
+            max((r.span_start_s or 0.0) + (r.span_duration_s or 0.0) for r in answered),
+        )
+        if answered
+        else (0.0, 0.0)
+    )
     if not answered:
         return TrackConsensus(
             key, Status.UNCERTAIN, None, 0.0, 0, 0.0, "constant", language=lang,

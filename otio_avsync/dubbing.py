@@ -9,9 +9,14 @@ takes a track name or a language), marked in metadata
 estimator finds most confidently in sync. Every other sound of each picture clip
 is then aligned to the reference's sound, audio to audio
 (:class:`~otio_avsync.estimators.reference.ReferenceEstimator`), and that offset
-(plus the reference's own offset when it is itself out of sync) replaces the
-picture estimate when it is confident; the picture estimate is kept alongside
-and a disagreement of more than two frames is reported.
+replaces the picture estimate when it is confident; the picture estimate is kept
+alongside and a disagreement of more than two frames is reported.
+
+Alignment gives the dub's offset against the reference, so the reference's own
+offset against the picture is added: the reference track's consensus when the
+picture estimator finds it constant over several clips (a mix is slipped as a
+whole, and one number over many clips is far less noisy than one clip's), else
+the clip's own confident estimate, else nothing (the reference is taken as in sync).
 """
 
 from __future__ import annotations
@@ -123,6 +128,7 @@ def align_dubs(
 
     aligner = ReferenceEstimator()
     rate = aligner.audio_rate
+    track_base = _reference_track_offset(pairs, reference_key, tolerance, min_confidence)
     by_clip: dict[tuple[int, str], list[tuple[AnalysisJob, ClipResult]]] = defaultdict(list)
     for job, res in pairs:
         by_clip[job.key].append((job, res))
@@ -163,9 +169,37 @@ def align_dubs(
             t2 = time.perf_counter()
             timings["decode_s"] = timings.get("decode_s", 0.0) + (t1 - t0)
             timings["reference_s"] = timings.get("reference_s", 0.0) + (t2 - t1)
-            _combine(res, ref_res, est, reference_key, tolerance, min_confidence)
+            _combine(res, ref_res, est, reference_key, tolerance, min_confidence, track_base)
             done += 1
     return done
+
+
+def _reference_track_offset(
+    pairs: list[tuple[AnalysisJob, ClipResult]],
+    reference_key: str,
+    tolerance: Tolerance,
+    min_confidence: float,
+) -> tuple[float, float] | str:
+    """How to offset the reference against the picture: (offset ms, confidence) for the
+    whole track, ``"clip"`` (each clip's own estimate) or ``"none"`` (taken as in sync).
+
+    The track's consensus when the picture estimator finds it constant over at least
+    two clips; each clip's own estimate when the track drifts or jumps, or has only
+    one clip; nothing when its clips disagree or go unjudged (their estimates are not
+    to be trusted one by one either).
+    """
+    from otio_avsync.consensus import track_consensus
+
+    ref_results = [r for j, r in pairs if _key(j) == reference_key]
+    if sum(r.status.analysable for r in ref_results) <= 1:
+        return "clip"
+    for c in track_consensus(ref_results, tolerance=tolerance, min_confidence=min_confidence):
+        if c.status not in (Status.IN_SYNC, Status.OUT_OF_SYNC) or c.clips < 2:
+            return "none"
+        if c.model == "constant" and c.offset_ms is not None:
+            return c.offset_ms, c.confidence
+        return "clip"
+    return "none"
 
 
 def _combine(
@@ -175,18 +209,28 @@ def _combine(
     reference_key: str,
     tolerance: Tolerance,
     min_confidence: float,
+    track_base: tuple[float, float] | str = "clip",
 ) -> None:
     """Put the reference alignment into a sound's result, keeping the model's answer."""
     frame_ms = 1000.0 / res.rate
     model_ok = res.offset_ms is not None and res.confidence >= min_confidence
-    # The reference's own sync with the picture: trusted as in sync unless flagged.
-    base = ref_res.offset_ms if ref_res.status is Status.OUT_OF_SYNC else 0.0
-    base = base or 0.0
+    # The reference's own offset against the picture (see the module docstring).
+    if isinstance(track_base, tuple):
+        base, base_conf, basis = track_base[0], track_base[1], "reference track consensus"
+    elif (
+        track_base == "clip"
+        and ref_res.offset_ms is not None
+        and ref_res.status in (Status.IN_SYNC, Status.OUT_OF_SYNC)
+    ):
+        base, base_conf, basis = ref_res.offset_ms, ref_res.confidence, "reference clip"
+    else:
+        base, base_conf, basis = 0.0, 1.0, "reference taken as in sync"
     info: dict[str, Any] = {
         "track": reference_key,
         "lag_ms": round_or_none(est.offset_ms, 3),
         "confidence": round(float(est.confidence), 4),
         "reference_offset_ms": round_or_none(base, 2),
+        "reference_basis": basis,
         "drift_ppm": round(float(est.evidence.get("drift_ppm", 0.0)), 1),
         "model_offset_ms": round_or_none(res.offset_ms, 2),
         "model_confidence": round(float(res.confidence), 4),
@@ -202,6 +246,7 @@ def _combine(
     }
     if est.offset_ms is None or est.confidence < min_confidence:
         info["used"] = False
+        info["disagree"] = False
         info["note"] = est.note or "the reference alignment is not confident"
         res.reference = info
         return
@@ -212,9 +257,10 @@ def _combine(
     res.reference = info
     res.offset_ms = offset
     res.offset_frames = offset / frame_ms
-    res.confidence = float(est.confidence) * (ref_res.confidence if base else 1.0)
+    res.confidence = float(est.confidence) * float(base_conf)
     res.method = f"reference ({reference_key})" + (f" + {res.method}" if res.method else "")
     res.status = judge(offset, res.confidence, tolerance, min_confidence=min_confidence)
+    res.message = "the alignment or the reference's own sync is not sure enough"
     res.message = describe(res)
     res.message += f" Aligned to the reference {reference_key!r} (music and effects)."
     if disagree:

@@ -53,6 +53,9 @@ class MediaSpan:
     media_time_s: float
     media_origin_s: float | None
     stream_index: int | None = None
+    #: Media seconds played per timeline second (a sound clip's LinearTimeWarp, e.g.
+    #: the fix's speed change); picture spans are always 1.
+    speed: float = 1.0
 
 
 @dataclass
@@ -101,6 +104,8 @@ class PlacedClip:
     unsupported: str | None = None
     #: Seconds a transition covers at the clip's head (left out of start_s).
     head_s: float = 0.0
+    #: Media seconds per timeline second: a sound clip's own LinearTimeWarp (else 1).
+    speed: float = 1.0
 
     @property
     def end_s(self) -> float:
@@ -172,6 +177,26 @@ def _time_warp_problem(item: otio.core.Item) -> str | None:
                 return f"it has a time effect ({effect.effect_name or effect.schema_name()})"
         node = node.parent()
     return None
+
+
+def _sound_speed(clip: otio.schema.Clip) -> float | None:
+    """The speed of a sound clip whose only time effects are its own LinearTimeWarps.
+
+    A constant speed change of a sound clip (how a conform drift is fixed) can be
+    rendered; anything else, or one on a track, is left to ``_time_warp_problem``.
+    """
+    warps = [e for e in clip.effects if isinstance(e, otio.schema.TimeEffect)]
+    if not warps or not all(type(e) is otio.schema.LinearTimeWarp for e in warps):
+        return None
+    speed = math.prod(e.time_scalar for e in warps)
+    if not (math.isfinite(speed) and 0.25 <= speed <= 4.0):
+        return None
+    node = clip.parent()
+    while node is not None:  # time effects above the clip: not ours to render
+        if any(isinstance(e, otio.schema.TimeEffect) for e in getattr(node, "effects", []) or []):
+            return None
+        node = node.parent()
+    return speed
 
 
 def _iter_clips(composition: otio.core.Composition) -> Iterator[tuple[otio.schema.Clip, Any]]:
@@ -247,9 +272,11 @@ def placed_clips(timeline: otio.schema.Timeline) -> list[PlacedClip]:
                 problem = "it has no duration outside transitions" if dur > 0 else "it is empty"
             else:
                 start, dur, applied_head = start + head, dur - head - tail, head
-            problem = problem or _time_warp_problem(clip)
+            speed = _sound_speed(clip) if inner_kind == otio.schema.TrackKind.Audio else None
+            problem = problem or (None if speed else _time_warp_problem(clip))
             placed = PlacedClip(clip, track, label, inner_kind, start, dur, rate, problem)
             placed.head_s = applied_head
+            placed.speed = speed or 1.0
             out.append(placed)
     return out
 
@@ -276,9 +303,10 @@ def _span_for(pc: PlacedClip, start_s: float, dur_s: float, stream: int | None) 
         url=url,
         timeline_start_s=start_s,
         duration_s=dur_s,
-        media_time_s=trimmed.start_time.to_seconds() + into,
+        media_time_s=trimmed.start_time.to_seconds() + into * pc.speed,
         media_origin_s=_media_origin_s(pc.clip),
         stream_index=stream,
+        speed=pc.speed,
     )
 
 

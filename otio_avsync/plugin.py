@@ -40,7 +40,9 @@ def post_adapter_read(in_timeline: Any, argument_map: dict[str, Any] | None = No
     Hook arguments (``-H key=value``): ``avsync=1`` to run; ``avsync_tolerance``
     (preset or EARLY,LATE ms), ``avsync_estimator``, ``avsync_search_ms``,
     ``avsync_base`` (folder for relative media paths; default: current folder),
-    ``avsync_search`` (folders to relink missing media from, os.pathsep-separated).
+    ``avsync_search`` (folders to relink missing media from, os.pathsep-separated),
+    ``avsync_reference`` (the original mix dubs are aligned to: a track name or a
+    language, ``none`` for no alignment), ``avsync_reference_search_ms``.
     """
     import opentimelineio as otio
 
@@ -56,6 +58,8 @@ def post_adapter_read(in_timeline: Any, argument_map: dict[str, Any] | None = No
             estimator=str(args.get("avsync_estimator", "attention")),
             search_ms=float(args.get("avsync_search_ms", 2000.0)),
             tolerance=parse_tolerance(str(args.get("avsync_tolerance", "bt1359"))),
+            reference=str(args["avsync_reference"]) if args.get("avsync_reference") else None,
+            reference_search_ms=float(args.get("avsync_reference_search_ms", 10000.0)),
         )
         folders = _folders(args.get("avsync_search"))
         if folders:

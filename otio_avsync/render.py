@@ -85,13 +85,19 @@ def render_sound(job: AnalysisJob, *, audio_rate: int, pad_s: float = 0.0) -> np
         if hi_s <= lo_s:
             continue
         info = probe_media(span.path)
+        speed = span.speed or 1.0
         samples = read_audio(
             span.path,
-            file_time(span, info) + (lo_s - span.timeline_start_s),
-            hi_s - lo_s,
+            file_time(span, info) + (lo_s - span.timeline_start_s) * speed,
+            (hi_s - lo_s) * speed,
             rate=audio_rate,
             stream_index=span.stream_index,
         ).samples
+        if speed != 1.0:  # a speed change (LinearTimeWarp): media time runs `speed` times faster
+            want = round((hi_s - lo_s) * audio_rate)
+            samples = np.interp(
+                np.arange(want) * speed, np.arange(len(samples)), samples, right=0.0
+            ).astype(np.float32)
         at = round((lo_s - audio_start) * audio_rate)
         lo, hi = max(0, at), min(n, at + len(samples))
         if hi > lo:

@@ -82,6 +82,7 @@ def _from_metadata(
         curve_ms=list(curve.get("offset_ms") or []),
         curve_score=list(curve.get("score") or []),
         attention=_plain(m.get("attention")),
+        reference=_plain(m.get("reference")),
         record_tc=record_tc,
         track_name=track,
         clip=clip,

@@ -11,16 +11,20 @@ has ``V1`` (the picture cut into clips), ``A1 ORIG`` (the original mix, in sync)
 and one ``A2 DUB <lang>`` track per dub, whose clips play the dub file from
 where the editor believed the matching sound to be.
 
-Ground truth: for a dub clip covering timeline time ``t`` the dub file is read
-at ``tau = H + t - L`` (``H`` the reel's head, ``L`` the slip of that clip); a
-file that plays ``speed`` times too slow holds there the reel's sound of time
-``tau / speed``, so the sound is late by ``H + t - (H + t - L) / speed``. That
-is evaluated at the middle of each clip; the drift is ``(1 - 1 / speed)`` per
-second of timeline time.
+Timeline time is reel time: the cut starts after a head (a gap on ``V1`` and
+the dub tracks) and the original mix is one clip under the whole reel, so that
+a dub slipped by up to the head still finds its music and effects in the
+reference. Ground truth: a dub clip covering timeline time ``t`` reads the dub
+file at ``tau = t - L`` (``L`` the slip of that clip); a file that plays
+``speed`` times too slow holds there the reel's sound of time ``tau / speed``,
+so the sound is late by ``t - (t - L) / speed``. That is evaluated at the
+middle of each clip; the drift is ``(1 - 1 / speed)`` per second of timeline
+time.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -79,6 +83,7 @@ class DubTruth:
     cases: dict[str, DubCase]  # track name -> its errors
     reference_track: str
     clip_names: tuple[str, ...] = ()
+    reference_offset_ms: float = 0.0
     media: tuple[Path, ...] = field(default=())
 
 
@@ -103,12 +108,14 @@ def make_dub_timeline(
     height: int = 90,
     name: str = "dubs",
     relative_urls: bool = True,
+    reference_offset_ms: float = 0.0,
 ) -> DubTruth:
     """make_dub_timeline(folder, {"fra": DubCase(offset_ms=120)}) -> DubTruth
 
     Writes the reel (picture + original mix), one WAV per dub language and the
     ``.otio``. ``head_s`` of reel before the first clip and after the last leave
-    room for slips up to about that much.
+    room for slips up to about that much. ``reference_offset_ms`` slips the
+    original mix itself against the picture (sound late > 0).
     """
     folder = Path(folder)
     media_dir = folder / "media"
@@ -167,21 +174,47 @@ def make_dub_timeline(
     timeline.tracks.extend([v1, a1])
     reel_range = otio.opentime.TimeRange(rt(0), rt(total_frames))
     names = tuple(f"{name}_{i:02d}" for i in range(clips))
+    # Timeline time is reel time: the cut starts after the head (a gap), and the
+    # original mix runs under the whole reel, so that a dub slipped by up to the
+    # head still finds its music and effects in the reference.
+    v1.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(rt(0), rt(head_frames))))
     for i, clip_name in enumerate(names):
         src = otio.opentime.TimeRange(rt(head_frames + i * clip_frames), rt(clip_frames))
-        for track, role in ((v1, "picture"), (a1, "reference")):
-            track.append(
-                otio.schema.Clip(
-                    name=clip_name,
-                    media_reference=otio.schema.ExternalReference(
-                        target_url=url(reel), available_range=reel_range
-                    ),
-                    source_range=src,
-                    metadata={TRUTH_METADATA_KEY: {"role": role, "expected_offset_ms": 0.0}},
-                )
+        v1.append(
+            otio.schema.Clip(
+                name=clip_name,
+                media_reference=otio.schema.ExternalReference(
+                    target_url=url(reel), available_range=reel_range
+                ),
+                source_range=src,
+                metadata={TRUTH_METADATA_KEY: {"role": "picture", "expected_offset_ms": 0.0}},
             )
+        )
+    # The reference, late by reference_offset_ms: it plays the reel from -reference_offset_ms.
+    lead = math.ceil(abs(reference_offset_ms) / 1000.0 * r) + 1 if reference_offset_ms else 0
+    if lead:
+        a1.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(rt(0), rt(lead))))
+    a1.append(
+        otio.schema.Clip(
+            name=f"{name}_orig",
+            media_reference=otio.schema.ExternalReference(
+                target_url=url(reel), available_range=reel_range
+            ),
+            source_range=otio.opentime.TimeRange(
+                rt(lead - reference_offset_ms / 1000.0 * r), rt(total_frames - 2 * lead)
+            ),
+            metadata={
+                TRUTH_METADATA_KEY: {
+                    "role": "reference",
+                    "expected_offset_ms": float(reference_offset_ms),
+                }
+            },
+        )
+    )
 
-    expected: dict[str, dict[str, float]] = {ref_name: dict.fromkeys(names, 0.0)}
+    expected: dict[str, dict[str, float]] = {
+        ref_name: dict.fromkeys(names, float(reference_offset_ms))
+    }
     cases: dict[str, DubCase] = {}
     for lang, case in dubs.items():
         track_name = f"A{len(timeline.tracks)} DUB {lang}"
@@ -190,15 +223,17 @@ def make_dub_timeline(
             kind=otio.schema.TrackKind.Audio,
             metadata={"otio_avsync": {"language": lang}},
         )
+        track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(rt(0), rt(head_frames))))
         dub_len = round(wavfile_frames(dub_files[lang]) / spec.sample_rate * r)
         dub_range = otio.opentime.TimeRange(rt(0), rt(dub_len))
         speed = float(case.speed)
         expected[track_name] = {}
         for i, clip_name in enumerate(names):
             slip_s = case.slip_ms(i) / 1000.0
-            t_mid = (i + 0.5) * clip_s
-            tau_start = head_s + i * clip_s - slip_s  # where the editor put the dub clip
-            lag = head_s + t_mid - (head_s + t_mid - slip_s) / speed
+            t_start = (head_frames + i * clip_frames) / r  # timeline (= reel) time of the clip
+            t_mid = t_start + clip_frames / r / 2
+            tau_start = t_start - slip_s  # where the editor put the dub clip in the dub file
+            lag = t_mid - (t_mid - slip_s) / speed
             expected[track_name][clip_name] = lag * 1000.0
             track.append(
                 otio.schema.Clip(
@@ -227,6 +262,7 @@ def make_dub_timeline(
         cases=cases,
         reference_track=ref_name,
         clip_names=names,
+        reference_offset_ms=float(reference_offset_ms),
         media=tuple(written),
     )
 

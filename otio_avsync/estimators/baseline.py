@@ -44,8 +44,10 @@ def onset_envelope(audio: np.ndarray, rate: int, env_rate: int = ENV_RATE) -> np
     freqs = np.fft.rfftfreq(win, 1.0 / rate)
     edges = np.geomspace(80.0, rate / 2, 25)
     band = np.clip(np.searchsorted(edges, freqs) - 1, 0, 23)
-    energy = np.zeros((n_frames, 24), dtype=np.float64)
-    np.add.at(energy.T, band, spec.T)
+    # Sum the bins of each band (a one-hot matrix product: far faster than np.add.at).
+    onehot = np.zeros((len(freqs), 24), dtype=np.float64)
+    onehot[np.arange(len(freqs)), band] = 1.0
+    energy = spec.astype(np.float64) @ onehot
     loud = np.log1p(energy / (np.median(energy) + 1e-10))
     flux = np.maximum(np.diff(loud, axis=0, prepend=loud[:1]), 0.0).sum(axis=1)
     return flux

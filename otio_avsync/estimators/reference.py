@@ -2,16 +2,27 @@
 
 A dub and the original-language mix (or an M&E stem) share the music and
 effects, which align far more sharply than lips align with any dub. The sound
-under test is cut into windows; each window is located in the reference by
-generalised cross-correlation with phase transform (GCC-PHAT) over a
-band-limited spectrum: whitening makes the shared bed's many small peaks add up
-in phase while the different dialogue only adds noise. The correlation peak is
-refined by parabolic interpolation (a fraction of a sample: well under 1 ms).
+under test is cut into windows, and each window is located in the reference in
+two stages:
+
+1. *Where*: onset envelopes (spectral flux in log-spaced bands, 2 ms steps) of
+   the window and of the reference are compared by normalised cross-correlation
+   over the whole search range. Envelopes ignore steady tones (a chord of the
+   music bed matches itself at many lags when compared sample by sample) and
+   give a correlation coefficient whose height and margin over the best rival
+   lag say whether the window is in the reference at all.
+2. *Exactly*: generalised cross-correlation with phase transform (GCC-PHAT) of
+   the band-limited waveforms near that lag, refined by parabolic
+   interpolation (a fraction of a sample: well under 1 ms). Whitening makes the
+   shared bed's many small peaks add up in phase while the different dialogue
+   only adds noise; the peak must stand out of its neighbourhood
+   (peak-to-sidelobe ratio) for the window to count.
 
 Conform errors stretch the dub (a file made for 25 fps played at 24 runs 4 %
-slow): within a window of a few seconds that smears the peak, so each window is
-also tried with the speed ratios of the common conforms compensated, and the
-sharpest peak wins. The window offsets are mapped to the middle of the span
+slow; 1000/1001 pull-downs move 4 ms in a 4 s window, which is 64 samples):
+that smears both correlations, so each window is also tried with the speed
+ratios of the common conforms compensated; the drift that matches best over
+the whole span wins. The window offsets are mapped to the middle of the span
 (with the chosen speed) and combined by a weighted median.
 
 ``ReferenceEstimator.estimate(av)`` needs ``av.reference``: the reference's
@@ -20,7 +31,7 @@ sound on the same clock as ``av.audio``, reaching ``search_ms`` beyond the span.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
@@ -38,8 +49,16 @@ CONFORM_RATES: dict[str, Fraction] = {
     "23.976 / 25 fps": Fraction(24000, 25025),
     "29.97 / 30 fps (1000/1001)": Fraction(1000, 1001),
 }
-#: A drift other than none must sharpen the peaks by this factor to be chosen.
-_DRIFT_PREFERENCE = 1.2
+#: A drift other than none must match this much better (summed envelope correlation) to win.
+_DRIFT_PREFERENCE = 1.1
+#: Drifts below this (per second) are chosen by the fine stage (see ``estimate``) ...
+_SMALL_DRIFT = 0.002
+#: ... when they sharpen the peaks by this factor over no drift and the opposite drift.
+_SMALL_DRIFT_WIN = 1.25
+#: The fine stage looks this far (seconds) either side of the coarse lag.
+_FINE_REACH_S = 0.010
+#: Onset-envelope rate (Hz) of the coarse stage: 2 ms steps.
+ENV_RATE = 500
 
 
 def _drifts() -> list[float]:
@@ -47,9 +66,8 @@ def _drifts() -> list[float]:
     out = {0.0}
     for ratio in CONFORM_RATES.values():
         r = float(ratio)
-        if abs(1 - r) > 0.02:  # below ~2 % a few seconds' window is not smeared
-            out.update({1 - r, 1 - 1 / r})
-    return sorted(out, key=abs)
+        out.update({1 - r, 1 - 1 / r})
+    return sorted(out, key=lambda d: (abs(d), d))
 
 
 def likely_conform(drift_ppm: float, tolerance: float = 0.1) -> str | None:
@@ -87,35 +105,108 @@ def gcc_phat(
     return _phat_from(np.fft.rfft(y, nfft), x, nfft, rate, len(y), band)
 
 
-def _peak(c: np.ndarray) -> tuple[float, float, float]:
-    """(sub-sample index, height, peak-to-sidelobe ratio) of the correlation's maximum."""
-    k = int(np.argmax(c))
-    frac = 0.0
+def _parabolic(c: np.ndarray, k: int) -> float:
+    """Sub-sample offset (-0.5..0.5) of the peak at ``k`` from its neighbours."""
     if 0 < k < len(c) - 1:
         a, b, d = c[k - 1], c[k], c[k + 1]
         den = a - 2 * b + d
         if den < 0:
-            frac = float(np.clip(0.5 * (a - d) / den, -0.5, 0.5))
-    # Sidelobes: everything but the peak's neighbourhood (2 ms either side at 16 kHz).
-    guard = 32
+            return float(np.clip(0.5 * (a - d) / den, -0.5, 0.5))
+    return 0.0
+
+
+def onset_env(x: np.ndarray, rate: int) -> np.ndarray:
+    """Onset envelope at :data:`ENV_RATE`, its running level (0.2 s median) removed."""
+    from otio_avsync.estimators.baseline import _highpass, onset_envelope
+
+    return _highpass(onset_envelope(np.asarray(x, np.float32), rate, ENV_RATE), ENV_RATE // 5)
+
+
+def _ncc(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Normalised cross-correlation of ``x`` at every position ``k`` inside ``y`` (-1..1)."""
+    n = len(x)
+    x = x - x.mean()
+    norm = float(np.linalg.norm(x))
+    if norm < 1e-12 or len(y) < n:
+        return np.zeros(max(0, len(y) - n + 1))
+    nfft = 1 << int(np.ceil(np.log2(len(x) + len(y))))
+    c = np.fft.irfft(np.fft.rfft(y, nfft) * np.conj(np.fft.rfft(x / norm, nfft)), nfft)
+    c = c[: len(y) - n + 1]
+    cs = np.concatenate([[0.0], np.cumsum(y)])
+    cs2 = np.concatenate([[0.0], np.cumsum(y * y)])
+    s1, s2 = cs[n:] - cs[:-n], cs2[n:] - cs2[:-n]
+    sd = np.sqrt(np.maximum(s2 - s1 * s1 / n, 0.0))
+    # A silent stretch of reference matches nothing (not everything).
+    floor = 1e-3 * (float(np.max(sd)) + 1e-12)
+    return np.where(sd > floor, c / np.maximum(sd, floor), 0.0)
+
+
+@dataclass
+class _Coarse:
+    """A window's best lag in the onset envelopes under one candidate drift."""
+
+    k: int  # envelope position of the window inside the reference segment
+    ncc: float  # correlation there
+    rival: float  # best correlation more than :data:`_RIVAL_GUARD_S` away
+    curve: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    search: float = 0.0
+
+    def ncc_at(self, lag_s: float) -> float:
+        """The best envelope correlation within the fine stage's reach of a lag.
+
+        ``lag_s``: sound late by this much at the window start.
+        """
+        k = round((self.search - lag_s) * ENV_RATE)
+        reach = round(_FINE_REACH_S * ENV_RATE)
+        lo, hi = max(0, k - reach), min(len(self.curve), k + reach + 1)
+        return float(self.curve[lo:hi].max()) if hi > lo else 0.0
+
+
+_RIVAL_GUARD_S = 0.05
+
+
+def _coarse(
+    ex: np.ndarray, drift: float, ref_env: np.ndarray, seg0: int, search: float
+) -> _Coarse | None:
+    """Where a window's onset envelope (drift compensated) best matches the reference's.
+
+    ``ref_env[seg0]`` is ``search`` seconds before the window start. The envelope
+    is stretched rather than the sound: onsets move with the speed, and it is cheap.
+    """
+    if drift != 0.0:
+        pos = np.arange(len(ex)) / (1.0 - drift)
+        ex = np.interp(pos, np.arange(len(ex)), ex, right=0.0)
+    m = round(search * ENV_RATE)
+    lo = max(0, seg0)
+    y = ref_env[lo : max(lo, seg0 + len(ex) + 2 * m)]
+    if seg0 < 0:  # reference missing before its start: no onsets there
+        y = np.concatenate([np.zeros(-seg0), y])
+    if len(y) <= len(ex):
+        return None
+    c = _ncc(ex, y)
+    k = int(np.argmax(c))
+    guard = round(_RIVAL_GUARD_S * ENV_RATE)
     side = np.concatenate([c[: max(0, k - guard)], c[k + guard + 1 :]])
-    if len(side) < 16:
-        return k + frac, float(c[k]), 0.0
-    med = float(np.median(side))
-    spread = float(np.median(np.abs(side - med))) * 1.4826 + 1e-12
-    return k + frac, float(c[k]), (float(c[k]) - med) / spread
+    return _Coarse(k, float(c[k]), float(side.max()) if len(side) else 0.0, c, search)
 
 
 @dataclass
 class _Window:
     centre_s: float  # window middle, seconds from the span start
     lag_s: float  # sound late by this much at the window middle
-    drift: float  # the compensated drift that gave the sharpest peak
-    psr: float
+    drift: float  # the compensated drift
+    psr: float  # fine stage: peak-to-sidelobe ratio of the GCC-PHAT peak
+    ncc: float = 0.0  # coarse stage: envelope correlation at the lag
+    rival: float = 0.0  # coarse stage: best envelope correlation elsewhere
+    coarse: _Coarse | None = None
+
+    @property
+    def confidence(self) -> float:
+        return _window_confidence(self.ncc, self.rival, self.psr)
 
 
 class ReferenceEstimator:
-    """ReferenceEstimator(window_s=4.0) -- GCC-PHAT alignment of a sound against a reference.
+    """ReferenceEstimator(window_s=4.0) -- locate a sound in a reference (dub vs original mix).
 
     The same interface as the picture estimators; ``av.frames`` is not used.
     """
@@ -124,11 +215,13 @@ class ReferenceEstimator:
     audio_rate = 16000
     frame_width = 0
 
-    def __init__(self, window_s: float = 4.0, hop_s: float = 2.0, min_psr: float = 12.0) -> None:
+    def __init__(
+        self, window_s: float = 4.0, hop_s: float = 2.0, min_window_confidence: float = 0.5
+    ) -> None:
         self.window_s = window_s
         self.hop_s = hop_s
-        #: Peak-to-sidelobe ratio at which a window counts as evidence.
-        self.min_psr = min_psr
+        #: Windows below this confidence are not evidence.
+        self.min_window_confidence = min_window_confidence
         self.drifts = _drifts()
 
     def estimate(self, av: AVInput, *, search_ms: float = 10000.0) -> Estimate:
@@ -139,79 +232,118 @@ class ReferenceEstimator:
         span = av.picture_duration_s or len(av.audio) / rate + av.audio_start_s
         sound = _bandpass(av.audio, rate)
         ref = _bandpass(av.reference, rate)
+        ref_env = onset_env(ref, rate)
+        sound_env = onset_env(sound, rate)
+        # The sound's own ends are not onsets (it was cut there).
+        edge = round(0.03 * ENV_RATE)
+        sound_env[:edge] = 0.0
+        sound_env[-edge:] = 0.0
         search = search_ms / 1000.0
         win = min(self.window_s, span)
         starts = np.arange(0.0, max(span - win, 0.0) + 1e-9, self.hop_s)
         if len(starts) and span - win - starts[-1] > 0.25 * self.hop_s:
             starts = np.append(starts, span - win)
-        # Every window under every candidate drift; the drift that sharpens the peaks
-        # most over the whole span wins (one conform error per span, not per window).
-        per_drift: dict[float, list[_Window]] = {d: [] for d in self.drifts}
+        # Coarse stage for every window under every candidate drift; the drift that
+        # matches best over the whole span wins (one conform error per span).
+        pieces = []
         for w0 in starts:
-            got = self._window(
-                sound, av.audio_start_s, ref, av.reference_start_s, rate, w0, win, search
-            )
-            for w in got:
-                per_drift[w.drift].append(w)
+            a = round((w0 - av.audio_start_s) * rate)
+            n = round(win * rate)
+            if a < 0 or a + n // 2 > len(sound):
+                continue
+            x = sound[a : a + n]
+            if float(np.sqrt(np.mean(x**2))) < 1e-5:
+                continue  # silence locates nothing
+            e0 = round((w0 - av.audio_start_s) * ENV_RATE)
+            ex = sound_env[e0 : e0 + round(len(x) / rate * ENV_RATE)]
+            seg0 = round((w0 - av.reference_start_s - search) * ENV_RATE)
+            coarse = {d: _coarse(ex, d, ref_env, seg0, search) for d in self.drifts}
+            pieces.append((w0, x, coarse))
 
         def total(d: float) -> float:
-            return sum(w.psr for w in per_drift[d] if w.psr >= self.min_psr)
+            return sum(max(0.0, c[d].ncc) for _, _, c in pieces if c[d] is not None)
 
-        best = max(self.drifts, key=total)
+        best = max(self.drifts, key=total) if pieces else 0.0
         if best != 0.0 and total(best) < _DRIFT_PREFERENCE * total(0.0):
             best = 0.0
-        return self._combine(per_drift[best], span, search, av)
+        # A drift of about 1000 ppm moves 4 ms in a window: too little for the 2 ms
+        # envelope steps to tell, enough to smear the waveform peak. Small drifts are
+        # therefore chosen by the sharpness of the fine stage's peaks.
+        fine_drifts = [best]
+        if abs(best) < _SMALL_DRIFT:
+            fine_drifts = [d for d in self.drifts if abs(d) < _SMALL_DRIFT]
+        by_drift: dict[float, list[_Window]] = {}
+        for d in fine_drifts:
+            by_drift[d] = [
+                self._fine(x, d, coarse[best], ref, av.reference_start_s, rate, w0, win, search)
+                for w0, x, coarse in pieces
+                if coarse[best] is not None
+            ]
 
-    def _window(
+        def sharpness(d: float) -> float:
+            return sum(w.psr for w in by_drift[d])
+
+        chosen = max(fine_drifts, key=sharpness)
+        if len(fine_drifts) > 1 and chosen != 0.0:
+            # A real drift sharpens the peaks one way and blurs them the other way; a
+            # weak span sharpens by chance either way. Demand a clear win over both.
+            rivals = [d for d in fine_drifts if d == 0.0 or d * chosen < 0]
+            if sharpness(chosen) < _SMALL_DRIFT_WIN * max(sharpness(d) for d in rivals):
+                chosen = 0.0
+        return self._combine(by_drift[chosen], span, search, av)
+
+    def _fine(
         self,
-        sound: np.ndarray,
-        sound_start: float,
+        x: np.ndarray,
+        drift: float,
+        coarse: _Coarse,
         ref: np.ndarray,
         ref_start: float,
         rate: int,
         w0: float,
         win: float,
         search: float,
-    ) -> list[_Window]:
-        """The window located in the reference under each candidate drift ([] if silent)."""
-        a = round((w0 - sound_start) * rate)
-        n = round(win * rate)
-        x = sound[max(0, a) : a + n]
-        if len(x) < n // 2 or float(np.sqrt(np.mean(x**2))) < 1e-5:
-            return []
-        m = round(search * rate)
-        b = round((w0 - ref_start) * rate) - m  # reference from w0 - search
+    ) -> _Window:
+        """GCC-PHAT of the waveforms within a quarter second of the coarse lag."""
+        xs = x if drift == 0.0 else _stretch(x, 1.0 - drift)[: len(x)]
+        coarse_lag = search - coarse.k / ENV_RATE  # sound late by this at the window start
+        reach = 0.25
+        # The reference from w0 - coarse_lag - reach: x[t] sits at y[t + k], late by
+        # coarse_lag + reach - k / rate.
+        b = round((w0 - coarse_lag - reach - ref_start) * rate)
         lo = max(0, b)
-        y = ref[lo : max(lo, b + n + 2 * m)]
-        if len(y) <= len(x):
-            return []
-        pad_front = lo - b  # reference missing before its start: zeros
-        y = np.concatenate([np.zeros(pad_front, y.dtype), y]) if pad_front > 0 else y
-        nfft = 1 << int(np.ceil(np.log2(len(x) * 1.1 + len(y))))
-        yf = np.fft.rfft(y, nfft)
-        centre = len(x) / 2
-        out = []
-        for drift in self.drifts:
-            xs = x if drift == 0.0 else _stretch(x, 1.0 - drift)
-            xs = xs[: len(x)] if len(xs) > len(x) else xs
-            c = _phat_from(yf, xs, nfft, rate, len(y))
-            k, _, psr = _peak(c)
-            # x[t] (window time) sits at y[t + k]: the sound at w0 + t is the reference's
-            # sound of w0 - search + k + t, i.e. late by search - k (seconds).
-            # After stretching about the window start, lag at the middle:
-            lag = search - k / rate
-            out.append(_Window(w0 + win / 2, lag + drift * centre / rate, drift, psr))
-        return out
+        y = ref[lo : max(lo, b + len(xs) + round(2 * reach * rate))]
+        if b < 0:
+            y = np.concatenate([np.zeros(-b), y])
+        centre = len(x) / 2 / rate
+        psr, lag = 0.0, coarse_lag
+        if len(y) > len(xs):
+            nfft = 1 << int(np.ceil(np.log2(len(xs) + len(y))))
+            c = _phat_from(np.fft.rfft(y, nfft), xs, nfft, rate, len(y))
+            # The peak must be near the coarse lag (within 10 ms: envelope frames sample
+            # onsets a step or two apart); its PSR is measured against the whole
+            # quarter-second neighbourhood.
+            mid = round(reach * rate)
+            near = round(_FINE_REACH_S * rate)
+            k0 = mid - near + int(np.argmax(c[mid - near : mid + near + 1]))
+            side = np.concatenate([c[: max(0, k0 - 32)], c[k0 + 33 :]])
+            med = float(np.median(side))
+            spread = float(np.median(np.abs(side - med))) * 1.4826 + 1e-12
+            psr = (float(c[k0]) - med) / spread
+            lag = coarse_lag + reach - (k0 + _parabolic(c, k0)) / rate
+        return _Window(
+            w0 + win / 2, lag + drift * centre, drift, float(psr), coarse.ncc, coarse.rival, coarse
+        )
 
     def _combine(self, windows: list[_Window], span: float, search: float, av: AVInput) -> Estimate:
         method = "reference (GCC-PHAT)"
-        good = [w for w in windows if w.psr >= self.min_psr]
+        good = [w for w in windows if w.confidence >= self.min_window_confidence]
         win_results = [
             WindowResult(
                 start_s=w.centre_s - min(self.window_s, span) / 2,
                 duration_s=min(self.window_s, span),
                 offset_ms=w.lag_s * 1000.0,
-                confidence=float(_psr_confidence(w.psr)),
+                confidence=w.confidence,
                 weight=w.psr,
             )
             for w in windows
@@ -223,23 +355,43 @@ class ReferenceEstimator:
                 method,
                 windows=win_results,
                 note="no music or effects in common with the reference",
-                evidence={"psr": max((w.psr for w in windows), default=0.0), "windows": 0},
+                evidence={
+                    "psr": max((w.psr for w in windows), default=0.0),
+                    "ncc": max((w.ncc for w in windows), default=0.0),
+                    "windows": 0,
+                },
             )
         mid = span / 2
         at_mid = np.array([w.lag_s + w.drift * (mid - w.centre_s) for w in good])
-        weights = np.array([w.psr for w in good])
+        weights = np.array([w.confidence * w.psr for w in good])
         order = np.argsort(at_mid)
         cum = np.cumsum(weights[order])
         offset = float(at_mid[order][np.searchsorted(cum, cum[-1] / 2)])
         frame = 1.0 / (av.fps if av.fps > 0 else 25.0)
-        agree = float(weights[np.abs(at_mid - offset) <= frame].sum() / weights.sum())
-        near = [w for w, v in zip(good, at_mid, strict=True) if abs(v - offset) <= frame]
+        close = np.abs(at_mid - offset) <= frame
+        agree = float(weights[close].sum() / weights.sum())
+        near = [w for w, ok in zip(good, close, strict=True) if ok]
         # Refine: the weighted mean of the agreeing windows (sub-millisecond).
-        wn = np.array([w.psr for w in near])
-        offset = float(np.sum(wn * at_mid[np.abs(at_mid - offset) <= frame]) / wn.sum())
+        offset = float(np.sum(weights[close] * at_mid[close]) / weights[close].sum())
         drift = _drift_within(near) if len(near) >= 2 else near[0].drift
-        psr = float(np.max(wn))
-        conf = float(_psr_confidence(psr) * (0.5 + 0.5 * agree) * min(1.0, 0.6 + 0.2 * len(near)))
+        best = max(near, key=lambda w: w.confidence)
+        # Every window that heard sound must also match at the answer: overlapping
+        # windows share most of their sound, so a real match holds in all of them
+        # while a chance one (the same effect used twice) rarely does.
+        half = min(self.window_s, span) / 2
+        support = float(
+            np.mean(
+                [
+                    _height(w.coarse.ncc_at(offset + w.drift * (w.centre_s - half - mid)))
+                    if w.coarse is not None
+                    else 0.0
+                    for w in windows
+                ]
+            )
+        )
+        conf = float(
+            best.confidence * support * (0.5 + 0.5 * agree) * min(1.0, 0.6 + 0.2 * len(near))
+        )
         edge = abs(offset) > search - 0.01
         return Estimate(
             offset * 1000.0,
@@ -248,7 +400,8 @@ class ReferenceEstimator:
             windows=win_results,
             at_search_edge=edge,
             evidence={
-                "psr": psr,
+                "psr": float(best.psr),
+                "ncc": float(best.ncc),
                 "agree": agree,
                 "windows": float(len(near)),
                 "drift_ppm": drift * 1e6,
@@ -256,9 +409,25 @@ class ReferenceEstimator:
         )
 
 
+def _window_confidence(ncc: float, rival: float, psr: float) -> float:
+    """How sure one window's match is, 0..1 (a heuristic fitted on simulated dubs).
+
+    All three must hold: the onsets correlate (chance reaches about 0.5 over a
+    ten-second search), better than at any other lag, and the waveforms line up
+    there too (a GCC-PHAT peak well above its neighbourhood).
+    """
+    margin = float(np.clip((ncc - rival) / 0.15, 0.0, 1.0))
+    return _height(ncc) * margin * _psr_confidence(psr)
+
+
+def _height(ncc: float) -> float:
+    """Onset correlation as evidence, 0..1: chance peaks over a search reach about 0.55."""
+    return float(np.clip((ncc - 0.5) / 0.3, 0.0, 1.0))
+
+
 def _psr_confidence(psr: float) -> float:
-    """A peak-to-sidelobe ratio as the probability of a right answer (fitted on simulated dubs)."""
-    return float(1.0 / (1.0 + np.exp(-(psr - 10.0) / 1.5)))
+    """A GCC-PHAT peak-to-sidelobe ratio as 0..1: noise peaks of a quarter second reach ~5."""
+    return float(1.0 / (1.0 + np.exp(-(psr - 9.0) / 1.0)))
 
 
 def _drift_within(windows: list[_Window]) -> float:
