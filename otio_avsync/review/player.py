@@ -148,9 +148,11 @@ class ABPlayer(QObject):
         return self.play("B" if self.side == "A" else "A")
 
     def stop(self) -> None:
+        # pause(), not QMediaPlayer.stop(): with Qt 6.11's FFmpeg backend, stop() right
+        # after a change of source can deadlock (seen under load: the UI froze).
         if self.player is not None:
             playing = self.is_playing()
-            self.player.stop()
+            self.player.pause()
             if playing:
                 self.state.emit("stopped")
 
