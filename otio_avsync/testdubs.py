@@ -44,6 +44,7 @@ from otio_avsync.testmedia import (
     _render_audio,
     make_clip,
 )
+from otio_avsync.timeline_io import atomic_path
 
 __all__ = ["DubCase", "DubTruth", "make_dub_timeline"]
 
@@ -90,9 +91,8 @@ class DubTruth:
 def _write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
     """16-bit PCM WAV, written through a temporary file."""
     pcm = np.clip(audio.T * 32767.0, -32768, 32767).astype(np.int16)
-    tmp = path.with_name(path.name + ".tmp")
-    wavfile.write(tmp, rate, pcm)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        wavfile.write(tmp, rate, pcm)
 
 
 def make_dub_timeline(

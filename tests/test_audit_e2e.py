@@ -5,13 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 
 import opentimelineio as otio
 import pytest
+from clirun import cli
 
 from otio_avsync.audit import AuditOptions, audit_timeline
 from otio_avsync.results import Status
@@ -20,18 +19,6 @@ from otio_avsync.timeline_io import read_timeline
 
 ROOT = Path(__file__).resolve().parents[1]
 SLIPS = list(range(-10, 11))
-
-
-def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", "otio_avsync", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=600,
-    )
 
 
 def digest(path: Path) -> str:

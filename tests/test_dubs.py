@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import os
-import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +18,7 @@ from typing import Any
 import numpy as np
 import opentimelineio as otio
 import pytest
+from clirun import cli
 
 from otio_avsync import METADATA_KEY
 from otio_avsync.audit import AuditOptions, AuditResult, audit_timeline
@@ -58,17 +56,6 @@ class Audited:
     def fresh(self) -> otio.schema.Timeline:
         """An independent copy of the annotated timeline."""
         return otio.adapters.read_from_string(self.text)
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", "otio_avsync", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-    )
 
 
 def audit(timeline: otio.schema.Timeline, truth: DubTruth, **options: Any) -> AuditResult:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from otio_avsync.estimators.base import AVInput, Estimate
+from otio_avsync.estimators.base import AVInput, Estimate, parabolic_offset
 from otio_avsync.model.frontend import (
     AUDIO_RATE,
     FRAME_WIDTH,
@@ -206,10 +206,7 @@ class AttentionEstimator:
             m_fine = max(near, key=vote)
             delta = 0.0
             if m_fine - 1 in mean and m_fine + 1 in mean:
-                a, b, c = vote(m_fine - 1), vote(m_fine), vote(m_fine + 1)
-                den = a - 2 * b + c
-                if den < 0:
-                    delta = float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
+                delta = parabolic_offset(np.array([vote(m_fine + d) for d in (-1, 0, 1)]), 1)
             m_hat = m_fine + delta
             offset_ms = m_hat / q * 1000.0
 

@@ -84,3 +84,16 @@ class Estimator(Protocol):
     frame_width: int
 
     def estimate(self, av: AVInput, *, search_ms: float = 2000.0) -> Estimate: ...
+
+
+def parabolic_offset(curve: np.ndarray, i: int) -> float:
+    """parabolic_offset(curve, i) -> sub-step position (-0.5..0.5) of the peak at ``i``.
+
+    A parabola through the peak and its two neighbours; 0 at the ends or when
+    the three points do not bend down.
+    """
+    if i <= 0 or i >= len(curve) - 1:
+        return 0.0
+    a, b, c = curve[i - 1], curve[i], curve[i + 1]
+    den = a - 2 * b + c
+    return float(np.clip(0.5 * (a - c) / den, -0.5, 0.5)) if den < 0 else 0.0

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import maximum_filter1d, median_filter, uniform_filter1d
 
-from otio_avsync.estimators.base import AVInput, Estimate
+from otio_avsync.estimators.base import AVInput, Estimate, parabolic_offset
 from otio_avsync.results import WindowResult
 
 #: Envelope rate of the audio onset signal (Hz): 5 ms lag resolution before refinement.
@@ -209,7 +209,7 @@ class CorrelationEstimator:
             )
         curve = np.average(np.stack(curves), axis=0, weights=weights)
         i = int(np.argmax(curve))
-        offset_s = lags[i] + _parabolic(curve, i) * step
+        offset_s = lags[i] + parabolic_offset(curve, i) * step
         conf = _peak_confidence(curve, i, av.fps, step)
         frame_ms = 1000.0 / av.fps
         agree = [
@@ -247,15 +247,6 @@ def _windows(duration: float, window_s: float, hop_s: float) -> list[tuple[float
     if out[-1][1] < duration - hop_s / 2:
         out.append((duration - window_s, duration))
     return out
-
-
-def _parabolic(curve: np.ndarray, i: int) -> float:
-    """Sub-step position of the peak (in steps, -0.5..0.5) from its neighbours."""
-    if i <= 0 or i >= len(curve) - 1:
-        return 0.0
-    a, b, c = curve[i - 1], curve[i], curve[i + 1]
-    den = a - 2 * b + c
-    return float(np.clip(0.5 * (a - c) / den, -0.5, 0.5)) if den < 0 else 0.0
 
 
 def _peak_confidence(curve: np.ndarray, i: int, fps: float, step: float) -> float:

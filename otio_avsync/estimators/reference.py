@@ -37,7 +37,7 @@ from fractions import Fraction
 import numpy as np
 from scipy import signal
 
-from otio_avsync.estimators.base import AVInput, Estimate
+from otio_avsync.estimators.base import AVInput, Estimate, parabolic_offset
 from otio_avsync.results import WindowResult
 
 __all__ = ["CONFORM_RATES", "ReferenceEstimator", "gcc_phat", "likely_conform"]
@@ -103,16 +103,6 @@ def gcc_phat(
     """
     nfft = 1 << int(np.ceil(np.log2(len(x) + len(y))))
     return _phat_from(np.fft.rfft(y, nfft), x, nfft, rate, len(y), band)
-
-
-def _parabolic(c: np.ndarray, k: int) -> float:
-    """Sub-sample offset (-0.5..0.5) of the peak at ``k`` from its neighbours."""
-    if 0 < k < len(c) - 1:
-        a, b, d = c[k - 1], c[k], c[k + 1]
-        den = a - 2 * b + d
-        if den < 0:
-            return float(np.clip(0.5 * (a - d) / den, -0.5, 0.5))
-    return 0.0
 
 
 def onset_env(x: np.ndarray, rate: int) -> np.ndarray:
@@ -330,7 +320,7 @@ class ReferenceEstimator:
             med = float(np.median(side))
             spread = float(np.median(np.abs(side - med))) * 1.4826 + 1e-12
             psr = (float(c[k0]) - med) / spread
-            lag = coarse_lag + reach - (k0 + _parabolic(c, k0)) / rate
+            lag = coarse_lag + reach - (k0 + parabolic_offset(c, k0)) / rate
         return _Window(
             w0 + win / 2, lag + drift * centre, drift, float(psr), coarse.ncc, coarse.rival, coarse
         )

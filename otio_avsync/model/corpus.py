@@ -211,6 +211,7 @@ def real_clips(
 def synthetic_clips(cache: Path, count: int, *, seed: int = 0, tile: int = 32) -> list[Clip]:
     """Aligned clips from the test-media generator: mouths, balls, flashes, distractors, rates."""
     from otio_avsync.testmedia import ClipSpec, make_clip
+    from otio_avsync.timeline_io import atomic_path
 
     rng = np.random.default_rng(seed)
     folder = cache / "synthetic"
@@ -234,8 +235,8 @@ def synthetic_clips(cache: Path, count: int, *, seed: int = 0, tile: int = 32) -
         path = folder / f"syn-{seed}-{i:03d}-{scene}.mp4"
         if not path.exists():
             # Generate under a private name, then rename: parallel runs share the cache.
-            tmp = path.with_name(f".{path.stem}.{os.getpid()}{path.suffix}")
-            make_clip(tmp, spec)
-            os.replace(tmp, path)
+            folder.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp:
+                make_clip(tmp, spec)
         clips.append(_to_clip(path.name, "synthetic", "train", _cached(path, cache, tile), path))
     return clips
