@@ -480,16 +480,33 @@ def train(
 
         if not out.is_file():
             raise click.ClickException(f"{out}: no weights to recalibrate")
+        ignored = [
+            name
+            for name, value in (
+                ("--config", config_path),
+                ("--variant", variant),
+                ("--seed", seed),
+                ("--steps", steps),
+            )
+            if value is not None
+        ]
+        if ignored:
+            raise click.ClickException(
+                f"--recalibrate keeps the weights' own recipe; drop {', '.join(ignored)}"
+            )
         if threads:
             import torch
 
             torch.set_num_threads(threads)
-        refit(
-            out,
-            media_dir=media_dir or default_media_dir(),
-            cache=cache or default_cache_dir(),
-            log=lambda line: click.echo(line, err=True),
-        )
+        try:
+            refit(
+                out,
+                media_dir=media_dir or default_media_dir(),
+                cache=cache or default_cache_dir(),
+                log=lambda line: click.echo(line, err=True),
+            )
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
         click.echo(f"Calibration written to {out}")
         return
 

@@ -39,7 +39,11 @@ def load_bundle(path: str | os.PathLike) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"model weights not found: {path}")
-    bundle = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        bundle = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises pickle, zip and runtime errors alike
+        why = type(exc).__name__
+        raise ValueError(f"{path} is not an otio-avsync weights file ({why})") from None
     if not isinstance(bundle, dict) or "state_dict" not in bundle or "config" not in bundle:
         raise ValueError(f"{path} is not an otio-avsync weights file")
     return bundle

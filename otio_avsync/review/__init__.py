@@ -24,6 +24,16 @@ def _require_qt() -> None:
         import PySide6  # noqa: F401
     except ImportError:
         raise AvsyncError(f"the review panel needs PySide6; {_INSTALL_HINT}") from None
+    # Without a screen Qt aborts the process; say so instead (Linux and BSD only:
+    # macOS and Windows always have their native platform).
+    headless = sys.platform.startswith(("linux", "freebsd")) and not any(
+        os.environ.get(v) for v in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    )
+    if headless:
+        raise AvsyncError(
+            "no display to open the review panel on (neither DISPLAY nor WAYLAND_DISPLAY "
+            "is set); run it on a desktop, or set QT_QPA_PLATFORM=offscreen for scripts"
+        )
 
 
 def run_review(path: str | os.PathLike | None = None, *, argv: list[str] | None = None) -> int:
