@@ -6,11 +6,12 @@ estimate(av) runs each tower once over the span, then:
    for every candidate offset on the quarter-frame grid across the whole search
    range; this is the curve the reports draw;
 2. **decision**: the fusion, attention and head score the best few pre-scan
-   peaks (and zero) at whole-frame steps, then quarter-frame steps around the
-   winner; within one frame of the head's choice the head score and the pre-scan
-   similarity (which, unlike the head, was trained to rank neighbouring frames)
-   vote for the quarter-frame step, and a parabola through the vote around it
-   gives sub-step precision;
+   peaks and zero, climb whole frames to the best neighbour, then halve the
+   step twice (half a frame, a quarter); each candidate costs a pass through the
+   fusion, the scan's main cost, so about ten are scored. Within one frame of
+   the head's choice the head score and the pre-scan similarity (which, unlike
+   the head, was trained to rank neighbouring steps) vote, and a parabola
+   through the vote gives sub-step precision;
 3. **confidence**: scan evidence (head margin over rival peaks, agreement of
    windows, pre-scan peak height) mapped through the logistic calibration stored
    with the weights: the probability that the answer is within one frame;
@@ -162,6 +163,9 @@ class AttentionEstimator:
                 np.arange(len(starts)), max(1, math.ceil(len(starts) / self.window_blocks))
             )
             scored: dict[int, np.ndarray] = {}
+            # The fused maps of every scored candidate: the attention maps at the
+            # chosen offset are read from them rather than fused again.
+            fused_at: dict[int, torch.Tensor] = {}
 
             def score(cands: list[int]) -> None:
                 todo = [m for m in dict.fromkeys(cands) if m_lo <= m <= m_hi and m not in scored]
@@ -171,8 +175,9 @@ class AttentionEstimator:
                     snd_part = net.fuse_sound(afeat[idx]).view(len(part) * len(starts), t, -1)
                     fused = net.fuse(picture_part.repeat(len(part), 1, 1, 1, 1), snd_part)
                     fused = fused.view(len(part), len(starts), *fused.shape[1:])
-                    for m in part:
+                    for j, m in enumerate(part):
                         scored[m] = np.zeros(len(windows))
+                        fused_at[m] = fused[j]
                     for i, w in enumerate(windows):
                         logits = net.decide(fused[:, w].flatten(0, 1), len(w)).logits
                         for m, d in zip(part, (logits[:, 1] - logits[:, 0]).numpy(), strict=True):
@@ -183,19 +188,27 @@ class AttentionEstimator:
             found, _ = find_peaks(np.concatenate([[-np.inf], sim, [-np.inf]]), distance=3 * steps)
             found = found - 1
             top = found[np.argsort(-sim[found])][: self.peaks] + m_lo
-            cands = [int(p) + steps * d for p in top for d in (-1, 0, 1)]
-            cands += [steps * d for d in (-1, 0, 1)]
+            # The head judges whole frames only: the pre-scan's peaks and zero, then
+            # the winner's neighbours until it stops climbing. Each candidate costs a
+            # pass through the fusion, which dominates the scan's cost.
+            cands = [int(p) for p in top] + [0]
             score(cands)
             best = max(scored, key=lambda m: scored[m].mean())
-            score([best + d for d in (-2, -1, 1, 2)])
-            best = max(scored, key=lambda m: scored[m].mean())
-            # The head finds the peak but is trained only against shifts of two frames
-            # or more, so it hardly tells neighbouring frames apart; the tower
-            # embeddings can (their contrastive loss ranks every whole-frame shift).
-            # Within one frame of the head's choice, both vote, each in units of its
-            # own spread: on generated media this took +-1 frame from 95 % to 100 %.
-            score([best + d for d in range(-steps - 1, steps + 2)])
+            for _ in range(3):
+                score([best - steps, best + steps])
+                climbed = max(scored, key=lambda m: scored[m].mean())
+                if climbed == best:
+                    break
+                best = climbed
+            # Then halve the step twice around the winner: half a frame, a quarter.
+            for d in (steps // 2, 1):
+                score([best - d, best + d])
+                best = max(scored, key=lambda m: scored[m].mean())
             mean = {m: float(s.mean()) for m, s in scored.items()}
+            # The head is trained only against shifts of a frame or more, so it
+            # hardly tells neighbouring quarter steps apart; the tower embeddings can
+            # (their contrastive loss ranks every shift). Within one frame of the
+            # head's choice both vote, each in units of its own spread.
             head_sd = float(np.std(list(mean.values()))) + 1e-6
             sim_sd = float(np.std(sim)) + 1e-6
 
@@ -224,9 +237,7 @@ class AttentionEstimator:
                 "face": pt.face_fraction,
             }
             confidence = self.confidence(evidence)
-            attention = self._attention(
-                vfeat, afeat, picture_part, windows, starts, t, kidx, origin, m_fine, av, pt
-            )
+            attention = self._attention(fused_at[m_fine], windows, starts, t, av, pt)
 
         self.timings["network_s"] += time.perf_counter() - t0
         times = (
@@ -258,15 +269,9 @@ class AttentionEstimator:
             evidence=evidence,
         )
 
-    def _attention(
-        self, vfeat, afeat, picture_part, windows, starts, t, kidx, origin, best, av, pt
-    ) -> dict[str, Any]:
-        """Block weights and spatial maps at the chosen offset, quantised for metadata."""
-        import torch
-
-        net, steps = self.net, self.cfg.audio_steps_per_frame
-        idx = torch.from_numpy(origin + steps * kidx + best)
-        fused = net.fuse(picture_part, net.fuse_sound(afeat[idx]).view(len(starts), t, -1))
+    def _attention(self, fused, windows, starts, t, av, pt) -> dict[str, Any]:
+        """Block weights and spatial maps from the fused maps at the chosen offset, quantised."""
+        net = self.net
         h, w = self.cfg.map_shape
         blocks = []
         for win in windows:
