@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy import fft as sp_fft
 
 #: Sound features are computed at this rate; the estimator asks the decoder for it.
 AUDIO_RATE = 16000
@@ -200,7 +201,9 @@ def sound_features(
         )
     padded = np.pad(audio.astype(np.float32), (_WIN // 2, _WIN // 2))
     win = np.lib.stride_tricks.sliding_window_view(padded, _WIN)[::_HOP]
-    spec = np.abs(np.fft.rfft(win * np.hanning(_WIN).astype(np.float32), _NFFT, axis=1)) ** 2
+    # scipy.fft runs float32 in float32 and across the cores: several times numpy's speed.
+    tapered = win * np.hanning(_WIN).astype(np.float32)
+    spec = np.abs(sp_fft.rfft(tapered, _NFFT, axis=1, workers=-1)) ** 2
     energy = mel_filterbank(bands, rate) @ spec.T  # (bands, frames)
     logmel = np.log(energy + 1e-7).T  # (frames, bands)
     power = spec.sum(axis=1) / (_WIN * _WIN * 0.375 / 2)
