@@ -14,7 +14,7 @@ from otio_avsync.estimators import get_estimator
 from otio_avsync.estimators.base import AVInput
 from otio_avsync.model.config import VARIANTS, ModelConfig, TrainConfig
 from otio_avsync.model.frontend import picture_tiles, sound_features, track_mouth
-from otio_avsync.model.network import AVSyncNet
+from otio_avsync.model.network import AVSyncNet, fold_batch_norm, prepare_video
 from otio_avsync.model.weights import WEIGHT_FILES, load_model, packaged_weights
 from otio_avsync.testmedia import ClipSpec, make_clip
 
@@ -38,6 +38,38 @@ def test_network_shapes_and_attention_sums_to_one(variant: str) -> None:
         torch.testing.assert_close(d.spatial.sum(dim=(1, 2, 3, 4)), torch.ones(b))
     else:
         assert d.spatial is None
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_fast_convolutions_match_plain_conv3d(train: bool) -> None:
+    """The 2D and channels-last forms of the factorised convolutions compute nn.Conv3d's result."""
+    torch.manual_seed(0)
+    net = AVSyncNet(ModelConfig()).train(train)
+    tiles = torch.randint(0, 255, (3, 25, 32, 64), dtype=torch.uint8)
+    x = prepare_video(tiles, 32)
+    fast = net.picture(x)
+    plain = x
+    for conv, norm, relu in net.picture.layers:
+        plain = relu(norm(torch.nn.Conv3d.forward(conv, plain)))
+    torch.testing.assert_close(fast, plain, rtol=1e-4, atol=1e-4)
+    fused = torch.randn(4, 64, 25, 4, 8)
+    plain_fused = fused
+    for conv, norm, relu in net.fusion:
+        plain_fused = relu(norm(torch.nn.Conv3d.forward(conv, plain_fused)))
+    torch.testing.assert_close(net.fusion(fused), plain_fused, rtol=1e-4, atol=1e-4)
+
+
+def test_folded_batch_norm_keeps_the_outputs() -> None:
+    net, _ = load_model(None, "spatio-temporal")
+    tiles = torch.randint(0, 255, (2, 2, 25, 32, 64), dtype=torch.uint8)
+    mel = torch.randn(2, 300, 40)
+    index = (40 + 4 * torch.arange(50)).view(1, 2, 25).expand(2, -1, -1)
+    with torch.no_grad():
+        before = net(tiles, mel, index)
+        after = fold_batch_norm(net)(tiles, mel, index)
+    assert not any(isinstance(m, torch.nn.BatchNorm3d | torch.nn.BatchNorm1d) for m in net.modules())
+    torch.testing.assert_close(after.logits, before.logits, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(after.spatial, before.spatial, rtol=1e-4, atol=1e-5)
 
 
 def test_sound_grid_places_a_click_at_its_time() -> None:

@@ -67,11 +67,13 @@ class AttentionEstimator:
     ) -> None:
         import torch
 
+        from otio_avsync.model.network import fold_batch_norm
         from otio_avsync.model.weights import load_model
 
         if threads:
             torch.set_num_threads(threads)
-        self.net, bundle = load_model(weights, self.variant)
+        net, bundle = load_model(weights, self.variant)
+        self.net = fold_batch_norm(net)
         self.cfg = self.net.cfg
         self.calibration: dict[str, Any] = dict(bundle.get("calibration") or {})
         self.max_blocks = max_blocks
@@ -158,7 +160,7 @@ class AttentionEstimator:
             ms = np.arange(m_lo, m_hi + 1)
             cols = origin + steps * kidx[:, None] + ms[None, :]
             sim = (v @ e.T).gather(1, torch.from_numpy(cols)).mean(0).numpy()
-            picture_part = net.fuse_picture(vfeat)
+            picture_part = net.fuse_picture(vfeat).contiguous()
             windows = np.array_split(
                 np.arange(len(starts)), max(1, math.ceil(len(starts) / self.window_blocks))
             )
@@ -172,8 +174,10 @@ class AttentionEstimator:
                 for chunk in range(0, len(todo), 8):
                     part = todo[chunk : chunk + 8]
                     idx = torch.from_numpy(origin + steps * kidx[None, :] + np.array(part)[:, None])
-                    snd_part = net.fuse_sound(afeat[idx]).view(len(part) * len(starts), t, -1)
-                    fused = net.fuse(picture_part.repeat(len(part), 1, 1, 1, 1), snd_part)
+                    snd_part = net.fuse_sound(afeat[idx]).view(len(part), len(starts), t, -1)
+                    # Broadcast the picture part over the candidates rather than copy it.
+                    x = picture_part[None] + snd_part.transpose(2, 3)[..., None, None]
+                    fused = net.fuse_sum(x.flatten(0, 1))
                     fused = fused.view(len(part), len(starts), *fused.shape[1:])
                     for j, m in enumerate(part):
                         scored[m] = np.zeros(len(windows))
