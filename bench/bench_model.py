@@ -66,7 +66,9 @@ def main() -> None:
         help="real clips to use: the validation split (reported figures) or the calibration"
         " split (for design choices, so the validation split stays untouched)",
     )
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    ap.add_argument(
+        "--threads", type=int, default=0, help="torch threads outside the scans (which use one)"
+    )
     ap.add_argument("--json", type=Path, default=OUT / "bench_model.json")
     args = ap.parse_args()
 

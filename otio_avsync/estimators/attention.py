@@ -46,7 +46,7 @@ EVIDENCE = ("margin", "top", "agree", "prescan_z", "log_blocks", "face")
 
 
 class AttentionEstimator:
-    """AttentionEstimator(weights=None, max_blocks=10, window_blocks=5, peaks=3)
+    """AttentionEstimator(weights=None, max_blocks=10, window_blocks=5, peaks=3, threads=1)
 
     ``weights`` defaults to the file shipped in the package for :attr:`variant`.
     """
@@ -63,15 +63,16 @@ class AttentionEstimator:
         max_blocks: int = 10,
         window_blocks: int = 5,
         peaks: int = 3,
-        threads: int | None = None,
+        threads: int | None = 1,
     ) -> None:
-        import torch
 
         from otio_avsync.model.network import fold_batch_norm
         from otio_avsync.model.weights import load_model
 
-        if threads:
-            torch.set_num_threads(threads)
+        #: Torch threads for a scan (None: leave torch's setting). The scan is many
+        #: small operations, and waking a pool for each costs more than it saves:
+        #: one thread measured a third faster than two in bench/bench_audit.py.
+        self.threads = threads
         net, bundle = load_model(weights, self.variant)
         self.net = fold_batch_norm(net)
         self.cfg = self.net.cfg
@@ -114,6 +115,17 @@ class AttentionEstimator:
 
         ``av.frames`` is not used; training and benchmarks pass cached tiles.
         """
+        import torch
+
+        before = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            return self._scan(pt, av, search_ms)
+        finally:
+            torch.set_num_threads(before)
+
+    def _scan(self, pt: PictureTiles, av: AVInput, search_ms: float) -> Estimate:
         import torch
 
         cfg, net = self.cfg, self.net
