@@ -207,7 +207,9 @@ class AttentionEstimator:
             # The head judges whole frames only: the pre-scan's peaks and zero, then
             # the winner's neighbours until it stops climbing. Each candidate costs a
             # pass through the fusion, which dominates the scan's cost.
-            cands = [int(p) for p in top] + [0]
+            cands = [int(p) for p in top]
+            if all(abs(p) >= steps for p in cands):  # else the climb reaches zero anyway
+                cands.append(0)
             score(cands)
             best = max(scored, key=lambda m: scored[m].mean())
             for _ in range(3):
