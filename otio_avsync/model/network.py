@@ -16,6 +16,11 @@ Shapes (B windows of N blocks of T frames; the fused map is H x W = tile/8 x 2*t
 The first fusion convolution is linear in the concatenation, so it is split into
 a picture part (computed once per block) and a sound part (once per grid
 point); an offset scan then pays only for the rest of the fusion and the head.
+
+Speed on a CPU: the factorised 3D convolutions run as 2D convolutions (the
+picture tower channels-last, where both kinds are views of one layout), and
+:func:`fold_batch_norm` folds the towers' BatchNorms for inference. The
+parameters are those of the plain nn.Conv3d model, so weights load either way.
 """
 
 from __future__ import annotations
