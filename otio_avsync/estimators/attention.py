@@ -65,7 +65,6 @@ class AttentionEstimator:
         peaks: int = 3,
         threads: int | None = 1,
     ) -> None:
-
         from otio_avsync.model.network import fold_batch_norm
         from otio_avsync.model.weights import load_model
 
@@ -204,9 +203,9 @@ class AttentionEstimator:
             found, _ = find_peaks(np.concatenate([[-np.inf], sim, [-np.inf]]), distance=3 * steps)
             found = found - 1
             top = found[np.argsort(-sim[found])][: self.peaks] + m_lo
-            # The head judges whole frames only: the pre-scan's peaks and zero, then
-            # the winner's neighbours until it stops climbing. Each candidate costs a
-            # pass through the fusion, which dominates the scan's cost.
+            # The head first judges the pre-scan's peaks and zero, then climbs whole
+            # frames until neither neighbour is better. Each candidate costs a pass
+            # through the fusion, which dominates the scan's cost.
             cands = [int(p) for p in top]
             if all(abs(p) >= steps for p in cands):  # else the climb reaches zero anyway
                 cands.append(0)
@@ -223,7 +222,7 @@ class AttentionEstimator:
                 score([best - d, best + d])
                 best = max(scored, key=lambda m: scored[m].mean())
             mean = {m: float(s.mean()) for m, s in scored.items()}
-            # The head is trained only against shifts of a frame or more, so it
+            # The head is trained only against shifts of two frames or more, so it
             # hardly tells neighbouring quarter steps apart; the tower embeddings can
             # (their contrastive loss ranks every shift). Within one frame of the
             # head's choice both vote, each in units of its own spread.
