@@ -171,7 +171,7 @@ class AttentionEstimator:
             ms = np.arange(m_lo, m_hi + 1)
             cols = origin + steps * kidx[:, None] + ms[None, :]
             sim = (v @ e.T).gather(1, torch.from_numpy(cols)).mean(0).numpy()
-            picture_part = net.fuse_picture(vfeat).contiguous()
+            picture_part = net.fuse_picture(vfeat)
             windows = np.array_split(
                 np.arange(len(starts)), max(1, math.ceil(len(starts) / self.window_blocks))
             )

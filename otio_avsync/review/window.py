@@ -223,6 +223,14 @@ class _OffsetBox(QDoubleSpinBox):
         super().keyPressEvent(event)
 
 
+def _rich_label(text: str) -> QLabel:
+    """A word-wrapped label that renders rich text (summaries, clip titles)."""
+    label = QLabel(text)
+    label.setTextFormat(Qt.TextFormat.RichText)
+    label.setWordWrap(True)
+    return label
+
+
 class ReviewWindow(QMainWindow):
     """ReviewWindow(path=None): the review panel; :meth:`open_timeline` loads a file.
 
@@ -278,9 +286,7 @@ class ReviewWindow(QMainWindow):
         central = QWidget()
         outer = QVBoxLayout(central)
         outer.setContentsMargins(8, 6, 8, 4)
-        self.summary_label = QLabel("Open an annotated timeline (Ctrl+O).")
-        self.summary_label.setTextFormat(Qt.TextFormat.RichText)
-        self.summary_label.setWordWrap(True)
+        self.summary_label = _rich_label("Open an annotated timeline (Ctrl+O).")
         outer.addWidget(self.summary_label)
 
         bar = QHBoxLayout()
@@ -332,9 +338,7 @@ class ReviewWindow(QMainWindow):
         detail = QWidget()
         dl = QVBoxLayout(detail)
         dl.setContentsMargins(6, 0, 0, 0)
-        self.detail_title = QLabel("")
-        self.detail_title.setTextFormat(Qt.TextFormat.RichText)
-        self.detail_title.setWordWrap(True)
+        self.detail_title = _rich_label("")
         dl.addWidget(self.detail_title)
         self.filmstrip = FilmstripView()
         self.attention = AttentionView()
