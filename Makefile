@@ -11,7 +11,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch is pinned to the CPU build; an unpinned torch pulls several GB of CUDA.
 	$(PY) -m pip install --quiet "torch==2.13.0"
-	$(PY) -m pip install --quiet ".[test]"
+	$(PY) -m pip install --quiet ".[test,lips]"
+	# The face mesh's wheel, without the dependencies it declares but does not use (pyproject.toml).
+	$(PY) -m pip install --quiet --no-deps "mediapipe==0.10.14"
 	touch $(STAMP)
 
 install: $(STAMP)

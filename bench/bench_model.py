@@ -78,32 +78,54 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     media = default_media_dir()
     cache = default_cache_dir()
-    clips: list[Clip] = []
-    if media is not None:
-        clips += real_clips(media, cache, splits=(args.split,))
-    else:
+    if media is None:
         print("no ../shared/media: generated clips only")
-    # Fresh generated clips; calibration used seed+100 and training seed 0 of the recipe.
-    clips += synthetic_clips(
-        cache, args.synthetic, seed=(500 if args.split == "val" else 700) + args.seed
-    )
-    rng = np.random.default_rng(args.seed)
-    plan = []
-    for clip in clips:
-        span = min(args.max_s, clip.duration_s)
-        for off in offsets_for(clip, args.per_clip, rng):
-            plan.append((clip, off, float(rng.uniform(0, max(0.0, clip.duration_s - span))), span))
-    pools = sorted({c.pool for c in clips})
-    print(f"{len(clips)} clips, {len(plan)} cases; pools: {pools}")
+    fronts: dict[str, dict[str, Clip]] = {}
 
-    report = {}
+    def clips_for(mouth: str) -> dict[str, Clip]:
+        """The clips as a front end sees them (its own cache), by name."""
+        if mouth not in fronts:
+            found: list[Clip] = []
+            if media is not None:
+                found += real_clips(media, cache, splits=(args.split,), mouth=mouth)
+            # Fresh generated clips; calibration used seed+100 and training seed 0 of the recipe.
+            found += synthetic_clips(
+                cache,
+                args.synthetic,
+                seed=(500 if args.split == "val" else 700) + args.seed,
+                mouth=mouth,
+            )
+            fronts[mouth] = {c.name: c for c in found}
+        return fronts[mouth]
+
+    estimators = []
     for entry in args.estimators.split(","):
         # "name" or "name@weights.pt" (another weights file for the same estimator)
         base, _, weights = entry.partition("@")
         est = get_estimator(base, weights=weights) if weights else get_estimator(base)
         name = f"{base}@{Path(weights).stem}" if weights else base
+        # The baseline decodes the files itself; the front end's tiles are not used.
+        estimators.append((name, est, getattr(getattr(est, "cfg", None), "mouth", None)))
+    # The cases depend only on the clips' names, lengths and sound, not on the front end.
+    first = next((m for _, _, m in estimators if m), "haar")
+    clips = list(clips_for(first).values())
+    rng = np.random.default_rng(args.seed)
+    plan = []
+    for clip in clips:
+        span = min(args.max_s, clip.duration_s)
+        for off in offsets_for(clip, args.per_clip, rng):
+            plan.append(
+                (clip.name, off, float(rng.uniform(0, max(0.0, clip.duration_s - span))), span)
+            )
+    pools = sorted({c.pool for c in clips})
+    print(f"{len(clips)} clips, {len(plan)} cases; pools: {pools}")
+
+    report = {}
+    for name, est, mouth in estimators:
+        own_clips = clips_for(mouth or first)
         cases = []
-        for clip, off, start, span in plan:
+        for clip_name, off, start, span in plan:
+            clip = own_clips[clip_name]
             pt, av = shifted_input(clip, off, start_s=start, max_s=span, pad_s=2.2)
             t0 = time.perf_counter()
             if hasattr(est, "estimate_tiles"):

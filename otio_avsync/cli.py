@@ -525,6 +525,13 @@ def train(
     if variant is not None:
         changes["model"] = dataclasses.replace(cfg.model, variant=variant)
     cfg = dataclasses.replace(cfg, **changes)
+    from otio_avsync.model.frontend import landmarks_available
+
+    if cfg.model.mouth == "landmarks" and not landmarks_available():
+        raise click.ClickException(
+            "the recipe's landmark mouth tracker needs MediaPipe:"
+            " pip install --no-deps mediapipe==0.10.14"
+        )
     from otio_avsync.model.train import run_training
 
     run_training(

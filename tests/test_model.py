@@ -12,10 +12,23 @@ import torch
 from otio_avsync.decode import read_audio, read_video
 from otio_avsync.estimators import get_estimator
 from otio_avsync.estimators.base import AVInput
+from otio_avsync.model import frontend
 from otio_avsync.model.config import VARIANTS, ModelConfig, TrainConfig
-from otio_avsync.model.frontend import picture_tiles, sound_features, track_mouth
+from otio_avsync.model.frontend import (
+    landmarks_available,
+    picture_tiles,
+    sound_features,
+    track_mouth,
+    track_mouth_landmarks,
+)
 from otio_avsync.model.network import AVSyncNet, fold_batch_norm, prepare_video
-from otio_avsync.model.weights import WEIGHT_FILES, load_model, packaged_weights
+from otio_avsync.model.weights import (
+    WEIGHT_FILES,
+    load_bundle,
+    load_model,
+    model_config,
+    packaged_weights,
+)
 from otio_avsync.testmedia import ClipSpec, make_clip
 
 
@@ -90,6 +103,49 @@ def test_no_face_means_no_mouth_tile() -> None:
     pt = picture_tiles(frames)
     assert pt.tiles.shape == (12, 32, 64) and pt.face_fraction == 0.0
     assert (pt.tiles[:, :, 32:] == 0).all()
+
+
+@pytest.mark.skipif(not landmarks_available(), reason="MediaPipe is not installed")
+def test_no_face_means_no_mouth_tile_with_landmarks() -> None:
+    frames = np.full((12, 90, 160), 128, np.uint8)
+    assert np.isnan(track_mouth_landmarks(frames)).all()
+    pt = picture_tiles(frames, mouth="landmarks")
+    assert pt.tiles.shape == (12, 32, 64) and pt.face_fraction == 0.0
+    assert (pt.tiles[:, :, 32:] == 0).all()
+
+
+def test_landmark_crop_keeps_its_shape_at_the_frame_edge(monkeypatch) -> None:
+    """A mouth box that runs off the frame still gives the whole tile, edge pixels repeated."""
+    frames = np.tile(np.arange(160, dtype=np.uint8)[None, None, :], (3, 90, 1))
+    box = np.array([[0.9, 0.5, 1.2, 0.7]] * 3, np.float32)  # x runs to 192 of 160 pixels
+    monkeypatch.setattr(frontend, "track_mouth_landmarks", lambda f: box)
+    pt = picture_tiles(frames, mouth="landmarks")
+    mouth = pt.tiles[0, :, 32:].astype(int)
+    assert mouth[:, 0].max() < 150 and (mouth[:, -12:] == 159).all()
+    with pytest.raises(ValueError, match="mouth tracker"):
+        picture_tiles(frames, mouth="eyes")
+
+
+def test_weights_without_a_mouth_tracker_are_haar_weights() -> None:
+    """Weights saved before the landmark front end keep the front end they were trained on."""
+    bundle = load_bundle(packaged_weights("spatio-temporal"))
+    legacy = {**bundle, "config": {k: v for k, v in bundle["config"].items() if k != "mouth"}}
+    assert model_config(legacy).mouth == "haar"
+    assert ModelConfig().mouth == "landmarks"
+    with pytest.raises(ValueError, match="mouth"):
+        ModelConfig(mouth="eyes")
+
+
+def test_attention_falls_back_to_haar_without_mediapipe(monkeypatch, caplog) -> None:
+    import otio_avsync.estimators.attention as attention
+
+    monkeypatch.setattr(attention, "landmarks_available", lambda: False)
+    est = get_estimator("attention")
+    if est.cfg.mouth == "landmarks":
+        assert est.mouth == "haar"
+        assert "MediaPipe is not installed" in caplog.text
+    else:
+        assert est.mouth == "haar" and not caplog.text
 
 
 def test_train_recipe_round_trips_and_rejects_unknown_settings(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ estimate(av) runs each tower once over the span, then:
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Any
@@ -32,11 +33,14 @@ from otio_avsync.model.frontend import (
     AUDIO_RATE,
     FRAME_WIDTH,
     PictureTiles,
+    landmarks_available,
     picture_motion,
     picture_tiles,
     sound_features,
 )
 from otio_avsync.results import WindowResult
+
+log = logging.getLogger(__name__)
 
 #: Below this loudness (dBFS) throughout, the span counts as silent.
 SILENCE_DB = -55.0
@@ -75,6 +79,15 @@ class AttentionEstimator:
         net, bundle = load_model(weights, self.variant)
         self.net = fold_batch_norm(net)
         self.cfg = self.net.cfg
+        #: The mouth tracker: the one the weights were trained with, if it is installed.
+        self.mouth = self.cfg.mouth
+        if self.mouth == "landmarks" and not landmarks_available():
+            self.mouth = "haar"
+            log.warning(
+                "MediaPipe is not installed: the attention model finds mouths with OpenCV's"
+                " Haar cascade instead of the face mesh it was trained with, and is less"
+                " accurate on talking faces (pip install --no-deps mediapipe==0.10.14)"
+            )
         self.calibration: dict[str, Any] = dict(bundle.get("calibration") or {})
         self.max_blocks = max_blocks
         self.window_blocks = window_blocks
@@ -103,7 +116,7 @@ class AttentionEstimator:
         if len(av.frames) < 8 or av.fps <= 0:
             return Estimate(None, 0.0, self.name, note="too short to analyse (fewer than 8 frames)")
         t0 = time.perf_counter()
-        pt = picture_tiles(av.frames, self.cfg.tile)
+        pt = picture_tiles(av.frames, self.cfg.tile, mouth=self.mouth)
         self.timings["picture_s"] += time.perf_counter() - t0
         return self.estimate_tiles(pt, av, search_ms=search_ms)
 

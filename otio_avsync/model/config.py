@@ -12,6 +12,8 @@ from typing import Any
 
 #: The attention variants: the literature's two and the plain-average control.
 VARIANTS = ("spatio-temporal", "temporal", "none")
+#: How the front end finds the mouth (``otio_avsync.model.frontend``).
+MOUTH_TRACKERS = ("landmarks", "haar")
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,15 @@ class ModelConfig:
     fused_channels: int = 32  # C
     embed_dim: int = 64  # tower embeddings for the contrastive loss and pre-scan
     head_hidden: int = 512
+    # How the front end finds the mouth tile: "landmarks" (MediaPipe face mesh) or
+    # "haar" (OpenCV cascade); see otio_avsync.model.frontend.
+    mouth: str = "landmarks"
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, not {self.variant!r}")
+        if self.mouth not in MOUTH_TRACKERS:
+            raise ValueError(f"mouth must be one of {MOUTH_TRACKERS}, not {self.mouth!r}")
 
     @property
     def map_shape(self) -> tuple[int, int]:

@@ -126,7 +126,7 @@ def split_of(name: str) -> str:
 
 
 def decode_clip(
-    path: Path, *, max_s: float = 30.0, tile: int = 32
+    path: Path, *, max_s: float = 30.0, tile: int = 32, mouth: str = "haar"
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """decode_clip(path) -> (fps, tiles, mouth_boxes, audio) for the first ``max_s`` seconds."""
     from otio_avsync.decode import probe, read_audio, read_video
@@ -139,20 +139,20 @@ def decode_clip(
     fps = float(info.video.fps or 25.0)
     start = float(video.times[0]) if len(video.times) else 0.0
     audio = read_audio(path, start, len(video.frames) / fps, rate=AUDIO_RATE).samples
-    pt = picture_tiles(video.frames, tile)
+    pt = picture_tiles(video.frames, tile, mouth=mouth)
     return fps, pt.tiles, pt.mouth_boxes, audio.astype(np.float32)
 
 
-def _cached(path: Path, cache: Path, tile: int) -> dict[str, np.ndarray]:
+def _cached(path: Path, cache: Path, tile: int, mouth: str = "haar") -> dict[str, np.ndarray]:
     st = path.stat()
-    key = hashlib.sha1(f"{path.name}:{st.st_size}:{st.st_mtime_ns}:{tile}:v1".encode()).hexdigest()[
-        :16
-    ]
+    front = f"{tile}:v1" if mouth == "haar" else f"{tile}:{mouth}:v1"
+    key = hashlib.sha1(f"{path.name}:{st.st_size}:{st.st_mtime_ns}:{front}".encode()).hexdigest()
+    key = key[:16]
     out = cache / "clips" / f"{path.stem[:60]}-{key}.npz"
     if out.exists():
         with np.load(out) as z:
             return dict(z)
-    fps, tiles, boxes, audio = decode_clip(path, tile=tile)
+    fps, tiles, boxes, audio = decode_clip(path, tile=tile, mouth=mouth)
     out.parent.mkdir(parents=True, exist_ok=True)
     # A per-process temporary name: parallel trainings may decode the same clip at once.
     tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.npz")
@@ -187,8 +187,12 @@ def real_clips(
     *,
     splits: tuple[str, ...] = ("train", "val", "calib"),
     tile: int = 32,
+    mouth: str = "haar",
 ) -> list[Clip]:
-    """Clips listed in ``manifest.json`` (real and generated), decoded through the cache."""
+    """Clips listed in ``manifest.json`` (real and generated), decoded through the cache.
+
+    ``tile`` and ``mouth`` are the front end's (the model's ``ModelConfig``).
+    """
     manifest = json.loads((media_dir / "manifest.json").read_text())
     clips = []
     for rec in manifest:
@@ -198,7 +202,7 @@ def real_clips(
         if split not in splits:
             continue
         try:
-            data = _cached(media_dir / rec["file"], cache, tile)
+            data = _cached(media_dir / rec["file"], cache, tile, mouth)
         except Exception as exc:  # a broken third-party file must not stop a run
             print(f"skipping {name}: {exc}")
             continue
@@ -208,7 +212,9 @@ def real_clips(
     return clips
 
 
-def synthetic_clips(cache: Path, count: int, *, seed: int = 0, tile: int = 32) -> list[Clip]:
+def synthetic_clips(
+    cache: Path, count: int, *, seed: int = 0, tile: int = 32, mouth: str = "haar"
+) -> list[Clip]:
     """Aligned clips from the test-media generator: mouths, balls, flashes, distractors, rates."""
     from otio_avsync.testmedia import ClipSpec, make_clip
     from otio_avsync.timeline_io import atomic_path
@@ -238,5 +244,6 @@ def synthetic_clips(cache: Path, count: int, *, seed: int = 0, tile: int = 32) -
             folder.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as tmp:
                 make_clip(tmp, spec)
-        clips.append(_to_clip(path.name, "synthetic", "train", _cached(path, cache, tile), path))
+        data = _cached(path, cache, tile, mouth)
+        clips.append(_to_clip(path.name, "synthetic", "train", data, path))
     return clips

@@ -1,9 +1,19 @@
 """The model's view of picture and sound, computed without gradients (numpy, OpenCV).
 
 Picture: every frame becomes two square grey tiles side by side, the whole frame
-and the mouth of the largest face (found with OpenCV's Haar cascade, which ships
-inside the OpenCV wheel, and tracked between detections). A shot without a face
-gets an empty mouth tile, and the spatial attention falls back on the whole frame.
+and the mouth of the largest face. The mouth is found one of two ways (the
+model's ``ModelConfig.mouth``, fixed by its training):
+
+- ``landmarks``: MediaPipe's face mesh (0.10.14 ships its models inside the
+  wheel; no download) tracked every other frame; the crop is a square centred
+  on the mouth corners and sized by the distance between the eyes, so it
+  follows the head but not the lips, whose motion stays in the pixels. Frames
+  where the mesh finds no face fall back on the Haar box.
+- ``haar``: OpenCV's Haar cascade (shipped in the OpenCV wheel), detected every
+  eighth frame and interpolated; the lower middle of the face box.
+
+A shot without a face gets an empty mouth tile, and the spatial attention falls
+back on the whole frame.
 
 Sound: a log-mel spectrogram sampled on a grid of ``steps`` points per picture
 frame, so that shifting the sound by a quarter frame is an index step.
@@ -11,11 +21,18 @@ frame, so that shifting the sound by a quarter frame is an index step.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from scipy import fft as sp_fft
+
+from otio_avsync.model.config import MOUTH_TRACKERS
 
 #: Sound features are computed at this rate; the estimator asks the decoder for it.
 AUDIO_RATE = 16000
@@ -25,6 +42,15 @@ _NFFT = 512
 #: Width of the frames the front end wants from the decoder.
 FRAME_WIDTH = 256
 _DETECT_WIDTH = 128
+#: Face-mesh landmarks: mouth corners, outer eye corners.
+_MOUTH_CORNERS = (61, 291)
+_EYE_CORNERS = (33, 263)
+#: The landmark crop: width in eye distances (the mouth is about 0.6 wide), height
+#: over width (the tile is square, so the lips' opening is magnified), and the
+#: centre's drop below the mouth corners in eye distances.
+_CROP_EYES = 0.8
+_CROP_ASPECT = 0.7
+_CROP_DROP = 0.06
 #: Quieter than this (dBFS) is digital silence, not sound.
 _SILENT_DB = -75.0
 
@@ -124,20 +150,173 @@ def track_mouth(frames: np.ndarray, detect_every: int = 8) -> np.ndarray:
     return out
 
 
-def picture_tiles(frames: np.ndarray, tile: int = 32, detect_every: int = 8) -> PictureTiles:
-    """picture_tiles(frames, tile=32) -> PictureTiles for uint8 (F, H, W) grey frames."""
-    import cv2
+def landmarks_available() -> bool:
+    """Whether MediaPipe's face mesh imports (`pip install --no-deps mediapipe==0.10.14`)."""
+    try:
+        _face_mesh_module()
+    except ImportError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def _face_mesh_module():
+    # MediaPipe's C++ side logs to stderr at start-up; keep the CLI's stderr for our progress.
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from mediapipe.python.solutions import face_mesh
+    except ImportError as exc:
+        raise ImportError(
+            "the landmark mouth tracker needs MediaPipe 0.10.14:"
+            " pip install --no-deps mediapipe==0.10.14 (see the README)"
+        ) from exc
+    return face_mesh
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null for a moment (C++ logging ignores Python's stderr)."""
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(null)
+
+
+def track_mouth_landmarks(frames: np.ndarray, every: int = 2) -> np.ndarray:
+    """track_mouth_landmarks(frames, every=2) -> (F, 4) mouth boxes x0, y0, x1, y1 in 0..1.
+
+    Runs MediaPipe's face mesh in tracking mode on every ``every``-th frame. The
+    box is centred just below the mouth corners, ``_CROP_EYES`` eye distances
+    wide and ``_CROP_ASPECT`` of that tall; centre and size are median-smoothed over five
+    samples and interpolated in between, so the crop follows the head, not the
+    lips. Frames where the mesh found no face nearby take the Haar box
+    (:func:`track_mouth`), re-centred and re-sized the same way.
+    """
+    import warnings
+
+    from scipy.ndimage import median_filter
 
     n = len(frames)
-    boxes = track_mouth(frames, detect_every) if n else np.zeros((0, 4), np.float32)
+    out = np.full((n, 4), np.nan, np.float32)
+    if n == 0:
+        return out
+    h, w = frames.shape[1:]
+    idx = sorted(set(range(0, n, every)) | {n - 1})
+    at: list[int] = []
+    geo: list[tuple[float, float, float]] = []  # centre x, centre y, width (pixels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # protobuf deprecation noise from MediaPipe
+        with _face_mesh_module().FaceMesh(
+            static_image_mode=False,
+            max_num_faces=1,
+            min_detection_confidence=0.5,
+            min_tracking_confidence=0.5,
+        ) as mesh:
+            for i in idx:
+                rgb = np.ascontiguousarray(np.repeat(frames[i][:, :, None], 3, axis=2))
+                if i == idx[0]:
+                    # Each graph's first run logs TFLite's set-up to stderr: not for users.
+                    with _stderr_silenced():
+                        found = mesh.process(rgb).multi_face_landmarks
+                else:
+                    found = mesh.process(rgb).multi_face_landmarks
+                if not found:
+                    continue
+                lm = found[0].landmark
+                (ax, ay), (bx, by) = ((lm[j].x * w, lm[j].y * h) for j in _MOUTH_CORNERS)
+                (ex, ey), (fx, fy) = ((lm[j].x * w, lm[j].y * h) for j in _EYE_CORNERS)
+                eyes = float(np.hypot(fx - ex, fy - ey))
+                if eyes < 4:
+                    continue
+                cy = (ay + by) / 2 + _CROP_DROP * eyes
+                geo.append(((ax + bx) / 2, cy, _CROP_EYES * eyes))
+                at.append(i)
+    k = np.arange(n, dtype=np.float64)
+    if at:
+        g = np.asarray(geo, np.float64)
+        if len(g) >= 5:
+            g = median_filter(g, size=(5, 1), mode="nearest")
+        pos = np.asarray(at, np.float64)
+        out[:] = _mouth_box(*(np.interp(k, pos, g[:, c]) for c in range(3)), w, h)
+        near = np.min(np.abs(k[:, None] - pos[None, :]), axis=1) <= 2 * every
+        out[~near] = np.nan
+    missing = np.isnan(out[:, 0])
+    if missing.any():
+        haar = track_mouth(frames)
+        # The Haar mouth box is the lower middle of the face, 0.64 face widths wide;
+        # the eyes are about 0.53 face widths apart.
+        eyes = (haar[:, 2] - haar[:, 0]) * w / 0.64 * 0.53
+        cx = (haar[:, 0] + haar[:, 2]) / 2 * w
+        cy = (haar[:, 1] + haar[:, 3]) / 2 * h + (_CROP_DROP - 0.03) * eyes
+        out[missing] = _mouth_box(cx, cy, _CROP_EYES * eyes, w, h)[missing]
+    return out
+
+
+def _mouth_box(cx: np.ndarray, cy: np.ndarray, width: np.ndarray, w: int, h: int) -> np.ndarray:
+    """Boxes x0, y0, x1, y1 in 0..1 from centres and widths in pixels."""
+    half_w, half_h = width / 2, width * _CROP_ASPECT / 2
+    return np.stack(
+        [(cx - half_w) / w, (cy - half_h) / h, (cx + half_w) / w, (cy + half_h) / h], axis=1
+    ).astype(np.float32)
+
+
+def picture_tiles(
+    frames: np.ndarray, tile: int = 32, detect_every: int = 8, *, mouth: str = "haar"
+) -> PictureTiles:
+    """picture_tiles(frames, tile=32, mouth="haar") -> PictureTiles for uint8 (F, H, W) grey frames.
+
+    ``mouth`` is the tracker (:data:`MOUTH_TRACKERS`) the model was trained with.
+    """
+    import cv2
+
+    if mouth not in MOUTH_TRACKERS:
+        raise ValueError(f"mouth tracker must be one of {MOUTH_TRACKERS}, not {mouth!r}")
+    n = len(frames)
+    if n == 0:
+        boxes = np.zeros((0, 4), np.float32)
+    elif mouth == "landmarks":
+        boxes = track_mouth_landmarks(frames)
+    else:
+        boxes = track_mouth(frames, detect_every)
     tiles = np.zeros((n, tile, 2 * tile), np.uint8)
     if n == 0:
         return PictureTiles(tiles, boxes)
     h, w = frames.shape[1:]
     for k in range(n):
         tiles[k, :, :tile] = cv2.resize(frames[k], (tile, tile), interpolation=cv2.INTER_AREA)
-        if not np.isnan(boxes[k, 0]):
-            x0, y0, x1, y1 = boxes[k]
+        if np.isnan(boxes[k, 0]):
+            continue
+        x0, y0, x1, y1 = boxes[k]
+        if mouth == "landmarks":
+            # The crop keeps its shape at the frame's edge: the edge pixels repeat.
+            c0, r0 = round(x0 * w), round(y0 * h)
+            cw, ch = max(2, round((x1 - x0) * w)), max(2, round((y1 - y0) * h))
+            crop = frames[k, max(0, r0) : max(0, r0 + ch), max(0, c0) : max(0, c0 + cw)]
+            if crop.size == 0:
+                continue
+            pad = (
+                (max(0, -r0), ch - crop.shape[0] - max(0, -r0)),
+                (max(0, -c0), cw - crop.shape[1] - max(0, -c0)),
+            )
+            if any(p for pair in pad for p in pair):
+                crop = np.pad(crop, pad, mode="edge")
+            tiles[k, :, tile:] = cv2.resize(crop, (tile, tile), interpolation=cv2.INTER_AREA)
+        else:
             c0, c1 = int(max(0, x0 * w)), int(min(w, max(x0 * w + 2, x1 * w)))
             r0, r1 = int(max(0, y0 * h)), int(min(h, max(y0 * h + 2, y1 * h)))
             if c1 - c0 >= 2 and r1 - r0 >= 2:

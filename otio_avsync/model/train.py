@@ -293,11 +293,15 @@ def run_training(
     clips: list[Clip] = []
     if media_dir is not None:
         log(f"decoding real clips from {media_dir} (cached in {cache})")
-        clips += real_clips(media_dir, cache, splits=("train", "calib"), tile=cfg.model.tile)
+        clips += real_clips(
+            media_dir, cache, splits=("train", "calib"), tile=cfg.model.tile, mouth=cfg.model.mouth
+        )
     else:
         log("no shared media folder: training on generated clips only")
     log(f"generating {cfg.synthetic_clips} synthetic clips")
-    clips += synthetic_clips(cache, cfg.synthetic_clips, seed=cfg.seed, tile=cfg.model.tile)
+    clips += synthetic_clips(
+        cache, cfg.synthetic_clips, seed=cfg.seed, tile=cfg.model.tile, mouth=cfg.model.mouth
+    )
     net, record = train(cfg, clips, log=log, checkpoint=out.with_name(out.name + ".ckpt"))
     save_bundle(out, net, train=cfg.to_dict(), record=record, calibration=None)
     calib = [c for c in clips if c.split == "calib"] + _calibration_synthetic(cfg, cache)
@@ -309,7 +313,7 @@ def run_training(
 def _calibration_synthetic(cfg: TrainConfig, cache: Path) -> list[Clip]:
     from otio_avsync.model.corpus import synthetic_clips
 
-    syn = synthetic_clips(cache, 8, seed=cfg.seed + 100, tile=cfg.model.tile)
+    syn = synthetic_clips(cache, 8, seed=cfg.seed + 100, tile=cfg.model.tile, mouth=cfg.model.mouth)
     return [dataclasses.replace(c, split="calib") for c in syn]
 
 
@@ -326,13 +330,16 @@ def recalibrate(
     for when the offset scan changes but the network does not.
     """
     from otio_avsync.model.corpus import real_clips
-    from otio_avsync.model.weights import load_bundle
+    from otio_avsync.model.weights import load_bundle, model_config
 
     bundle = load_bundle(weights)
     cfg = TrainConfig.from_dict(bundle["train"]) if bundle.get("train") else TrainConfig()
+    cfg = dataclasses.replace(cfg, model=model_config(bundle))
     clips: list[Clip] = []
     if media_dir is not None:
-        clips += real_clips(media_dir, cache, splits=("calib",), tile=cfg.model.tile)
+        clips += real_clips(
+            media_dir, cache, splits=("calib",), tile=cfg.model.tile, mouth=cfg.model.mouth
+        )
     clips = [c for c in clips if c.split == "calib"] + _calibration_synthetic(cfg, cache)
     return calibrate(weights, clips, cfg, log=log)
 

@@ -49,12 +49,18 @@ def load_bundle(path: str | os.PathLike) -> dict[str, Any]:
     return bundle
 
 
+def model_config(bundle: dict[str, Any]) -> ModelConfig:
+    """The architecture a weights dict was trained with."""
+    # Weights saved before the landmark front end were trained on Haar mouth boxes.
+    return ModelConfig.from_dict({"mouth": "haar", **bundle["config"]})
+
+
 def load_model(path: str | os.PathLike | None = None, variant: str = "spatio-temporal"):
     """load_model(path=None, variant="spatio-temporal") -> (AVSyncNet in eval mode, bundle)"""
     from otio_avsync.model.network import AVSyncNet
 
     bundle = load_bundle(path if path is not None else packaged_weights(variant))
-    net = AVSyncNet(ModelConfig.from_dict(bundle["config"]))
+    net = AVSyncNet(model_config(bundle))
     net.load_state_dict(bundle["state_dict"])
     net.eval()
     return net, bundle
