@@ -258,6 +258,27 @@ def test_training_steps_change_the_weights(tmp_path: Path, contrastive: str) -> 
     assert changed
 
 
+def test_calibration_writes_weights_that_train_and_load(tmp_path: Path) -> None:
+    """The scan runs with BatchNorm folded into the convolutions; the calibrated file
+    must still hold the trainable form, which load_model reads strictly."""
+    import dataclasses
+
+    from otio_avsync.model.corpus import synthetic_clips
+    from otio_avsync.model.train import calibrate, train
+    from otio_avsync.model.weights import save_bundle
+
+    clips = synthetic_clips(tmp_path, 2, seed=3)
+    cfg = TrainConfig(steps=1, batch_windows=2, window_blocks=2, threads=1, calibration_offsets=3)
+    net, record = train(cfg, clips, log=lambda _: None)
+    out = tmp_path / "w.pt"
+    save_bundle(out, net, train=cfg.to_dict(), record=record, calibration=None)
+    calibrate(out, [dataclasses.replace(c, split="calib") for c in clips], cfg, log=lambda _: None)
+    again, bundle = load_model(out)
+    assert bundle["calibration"]["cases"] == 6 and bundle["calibration"]["coef"]
+    assert any(isinstance(m, torch.nn.BatchNorm3d) for m in again.modules())
+    torch.testing.assert_close(again.head[0].weight, net.head[0].weight)
+
+
 def test_attention_survives_the_timeline_round_trip(tmp_path: Path) -> None:
     import opentimelineio as otio
 

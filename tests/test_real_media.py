@@ -10,10 +10,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import opentimelineio as otio
 import pytest
 
 from otio_avsync.audit import audit_timeline
+from otio_avsync.decode import read_video
+from otio_avsync.model.frontend import (
+    FRAME_WIDTH,
+    landmarks_available,
+    track_mouth,
+    track_mouth_landmarks,
+)
 from otio_avsync.single import timeline_for_media
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "media"
@@ -54,3 +62,23 @@ def test_real_clips_end_to_end(tmp_path: Path) -> None:
     otio.adapters.write_to_file(tl, str(out))
     again = otio.adapters.read_from_file(str(out))
     assert all(len(c.markers) == 1 for c in again.find_clips())
+
+
+@pytest.mark.skipif(not landmarks_available(), reason="MediaPipe is not installed")
+def test_landmark_mouth_box_sits_on_the_mouth_of_a_real_face() -> None:
+    """On a real talking face the face mesh tracks every frame, and its mouth crop lies
+    inside the lower half of the face that the Haar cascade finds, narrower than it."""
+    path = SHARED / "real" / "PC-AVS__misc_Input_00098.mp4"
+    if not path.is_file():
+        pytest.skip(f"{path.name} is not present")
+    video = read_video(path, 0.0, 4.0, width=FRAME_WIDTH, gray=True)
+    mesh = track_mouth_landmarks(video.frames)
+    haar = track_mouth(video.frames)
+    assert not np.isnan(mesh).any() and not np.isnan(haar).any()
+    centre_x = (mesh[:, 0] + mesh[:, 2]) / 2
+    centre_y = (mesh[:, 1] + mesh[:, 3]) / 2
+    assert ((centre_x > haar[:, 0]) & (centre_x < haar[:, 2])).mean() > 0.95
+    assert ((centre_y > haar[:, 1] - 0.05) & (centre_y < haar[:, 3])).mean() > 0.95
+    assert np.median(mesh[:, 2] - mesh[:, 0]) < np.median(haar[:, 2] - haar[:, 0])
+    # The crop follows the head, not the lips: it moves little from frame to frame.
+    assert np.abs(np.diff(centre_y)).max() < 0.03

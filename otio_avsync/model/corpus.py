@@ -74,6 +74,17 @@ CALIBRATION = frozenset(
     }
 )
 
+#: Talking-face sources whose sync is trusted by origin (../shared/README.md): VoxCeleb2
+#: (PC-AVS's samples), HDTF (WDA_* / RD_* names) and VidTIMIT. The rest (lip-sync
+#: projects' inputs, StyleTalk muxes) may carry offsets of their own.
+TRUSTED_TALK = ("PC-AVS__", "_WDA_", "_RD_", "VidTIMIT")
+
+
+def trusted_talk(name: str) -> bool:
+    """Whether a talking-face clip's own sync is trusted by its origin."""
+    return any(mark in name for mark in TRUSTED_TALK)
+
+
 #: Manifest category -> data pool.
 _POOLS = {"TALK": "talk", "TALK?": "talk", "AV": "events", "GEN": "generated"}
 

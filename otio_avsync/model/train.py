@@ -357,7 +357,7 @@ def calibrate(
 
     from otio_avsync.estimators.attention import EVIDENCE, AttentionEstimator
     from otio_avsync.model.evaluate import fit_calibration, run_cases, summarise
-    from otio_avsync.model.weights import load_bundle, save_bundle
+    from otio_avsync.model.weights import load_model, save_bundle
 
     est = AttentionEstimator(weights=str(weights))
     log(f"calibrating on {len(clips)} clips x {cfg.calibration_offsets} offsets")
@@ -367,13 +367,14 @@ def calibrate(
     for c in cases:
         c.confidence = est.confidence(c.evidence)
     calibration["summary"] = {k: round(v, 4) for k, v in summarise(cases).items()}
-    bundle = load_bundle(weights)
+    # The estimator's network has its BatchNorms folded for speed; save the trainable form.
+    net, bundle = load_model(weights)
     record = dict(bundle.get("record") or {})
     record["calibration_split"] = sorted({c.clip for c in cases})
     with torch.no_grad():
         save_bundle(
             weights,
-            est.net,
+            net,
             train=bundle.get("train") or cfg.to_dict(),
             record=record,
             calibration=calibration,
