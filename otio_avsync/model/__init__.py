@@ -3,8 +3,8 @@
 Modules, in the order data flows through them:
 
 - :mod:`~otio_avsync.model.config`: the architecture and training recipe (dataclasses);
-- :mod:`~otio_avsync.model.frontend`: picture tiles (whole frame and mouth) and
-  log-mel sound features, numpy and OpenCV only;
+- :mod:`~otio_avsync.model.frontend`: picture tiles (whole frame and mouth, found
+  by MediaPipe's face mesh or OpenCV's Haar cascade) and log-mel sound features;
 - :mod:`~otio_avsync.model.network`: the towers, fusion, attention and head (torch);
 - :mod:`~otio_avsync.model.weights`: loading the weights shipped in the package;
 - :mod:`~otio_avsync.model.corpus` and :mod:`~otio_avsync.model.train`: the

@@ -84,6 +84,8 @@ class TrainConfig:
     )
     synthetic_clips: int = 48
     calibration_offsets: int = 12  # injected offsets per calibration clip
+    # Calibration cases take between this and 10 s of their clip (the audit sees all lengths).
+    calibration_min_s: float = 4.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -156,7 +156,8 @@ def decode_clip(
 
 def _cached(path: Path, cache: Path, tile: int, mouth: str = "haar") -> dict[str, np.ndarray]:
     st = path.stat()
-    front = f"{tile}:v1" if mouth == "haar" else f"{tile}:{mouth}:v1"
+    # Bump the version when the front end changes what it computes.
+    front = f"{tile}:v1" if mouth == "haar" else f"{tile}:{mouth}:v2"
     key = hashlib.sha1(f"{path.name}:{st.st_size}:{st.st_mtime_ns}:{front}".encode()).hexdigest()
     key = key[:16]
     out = cache / "clips" / f"{path.stem[:60]}-{key}.npz"

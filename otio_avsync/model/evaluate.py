@@ -94,14 +94,21 @@ def run_cases(
     *,
     seed: int = 0,
     max_s: float = 10.0,
+    min_s: float | None = None,
     search_ms: float = 2000.0,
 ) -> list[Case]:
-    """Estimate injected offsets with an estimator that takes tiles (the attention model)."""
+    """Estimate injected offsets with an estimator that takes tiles (the attention model).
+
+    Each case takes ``max_s`` seconds of its clip, or with ``min_s`` a length drawn
+    uniformly between the two, so that the amount of material varies within every
+    source and is not confounded with it (short clips are mostly real talk).
+    """
     rng = np.random.default_rng(seed)
     cases = []
     for clip in clips:
-        span = min(max_s, clip.duration_s)
         for off in offsets_for(clip, per_clip, rng):
+            longest = min(max_s, clip.duration_s)
+            span = longest if min_s is None else float(rng.uniform(min(min_s, longest), longest))
             start = float(rng.uniform(0, max(0.0, clip.duration_s - span)))
             pt, av = shifted_input(
                 clip, off, start_s=start, max_s=span, pad_s=search_ms / 1000.0 + 0.2

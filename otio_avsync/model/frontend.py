@@ -179,28 +179,42 @@ def _face_mesh_module():
 
 
 _STDERR_LOCK = threading.Lock()
+_STDERR_USERS = 0
+_STDERR_SAVED = -1
 
 
 @contextmanager
 def _stderr_silenced() -> Iterator[None]:
-    """Point file descriptor 2 at /dev/null for a moment (C++ logging ignores Python's stderr)."""
+    """Point file descriptor 2 at /dev/null while MediaPipe runs.
+
+    Its C++ side logs set-up chatter (TFLite delegates, feedback tensors) whenever
+    a graph first runs a model, which may be mid-clip; Python's ``sys.stderr``
+    does not see it. Nested and concurrent users share one redirection.
+    """
+    global _STDERR_USERS, _STDERR_SAVED
     with _STDERR_LOCK:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        null = os.open(os.devnull, os.O_WRONLY)
-        try:
+        if _STDERR_USERS == 0:
+            sys.stderr.flush()
+            _STDERR_SAVED = os.dup(2)
+            null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, 2)
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
             os.close(null)
+        _STDERR_USERS += 1
+    try:
+        yield
+    finally:
+        with _STDERR_LOCK:
+            _STDERR_USERS -= 1
+            if _STDERR_USERS == 0:
+                os.dup2(_STDERR_SAVED, 2)
+                os.close(_STDERR_SAVED)
 
 
 def track_mouth_landmarks(frames: np.ndarray, every: int = 2) -> np.ndarray:
     """track_mouth_landmarks(frames, every=2) -> (F, 4) mouth boxes x0, y0, x1, y1 in 0..1.
 
-    Runs MediaPipe's face mesh in tracking mode on every ``every``-th frame. The
+    Runs MediaPipe's face mesh in tracking mode on every ``every``-th frame
+    (every ``4 * every``-th while it finds no face). The
     box is centred just below the mouth corners, ``_CROP_EYES`` eye distances
     wide and ``_CROP_ASPECT`` of that tall; centre and size are median-smoothed over five
     samples and interpolated in between, so the crop follows the head, not the
@@ -216,10 +230,9 @@ def track_mouth_landmarks(frames: np.ndarray, every: int = 2) -> np.ndarray:
     if n == 0:
         return out
     h, w = frames.shape[1:]
-    idx = sorted(set(range(0, n, every)) | {n - 1})
     at: list[int] = []
     geo: list[tuple[float, float, float]] = []  # centre x, centre y, width (pixels)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _stderr_silenced():
         warnings.simplefilter("ignore")  # protobuf deprecation noise from MediaPipe
         with _face_mesh_module().FaceMesh(
             static_image_mode=False,
@@ -227,14 +240,15 @@ def track_mouth_landmarks(frames: np.ndarray, every: int = 2) -> np.ndarray:
             min_detection_confidence=0.5,
             min_tracking_confidence=0.5,
         ) as mesh:
-            for i in idx:
+            nxt = 0
+            while nxt < n:
+                i = nxt
                 rgb = np.ascontiguousarray(np.repeat(frames[i][:, :, None], 3, axis=2))
-                if i == idx[0]:
-                    # Each graph's first run logs TFLite's set-up to stderr: not for users.
-                    with _stderr_silenced():
-                        found = mesh.process(rgb).multi_face_landmarks
-                else:
-                    found = mesh.process(rgb).multi_face_landmarks
+                found = mesh.process(rgb).multi_face_landmarks
+                # Without a face to track the mesh runs its detector, which costs more:
+                # look again four steps on (the Haar box fills in, as it does between
+                # its own detections).
+                nxt = i + (every if found else 4 * every)
                 if not found:
                     continue
                 lm = found[0].landmark

@@ -361,7 +361,9 @@ def calibrate(
 
     est = AttentionEstimator(weights=str(weights))
     log(f"calibrating on {len(clips)} clips x {cfg.calibration_offsets} offsets")
-    cases = run_cases(est, clips, cfg.calibration_offsets, seed=cfg.seed + 7)
+    cases = run_cases(
+        est, clips, cfg.calibration_offsets, seed=cfg.seed + 7, min_s=cfg.calibration_min_s
+    )
     calibration = fit_calibration(cases, EVIDENCE)
     est.calibration = calibration
     for c in cases:
