@@ -1,14 +1,15 @@
-"""The model's view of picture and sound, computed without gradients (numpy, OpenCV).
+"""The model's view of picture and sound, computed without gradients (numpy, OpenCV, MediaPipe).
 
 Picture: every frame becomes two square grey tiles side by side, the whole frame
 and the mouth of the largest face. The mouth is found one of two ways (the
 model's ``ModelConfig.mouth``, fixed by its training):
 
 - ``landmarks``: MediaPipe's face mesh (0.10.14 ships its models inside the
-  wheel; no download) tracked every other frame; the crop is a square centred
-  on the mouth corners and sized by the distance between the eyes, so it
-  follows the head but not the lips, whose motion stays in the pixels. Frames
-  where the mesh finds no face fall back on the Haar box.
+  wheel; no download) tracked every other frame; the crop is centred just below
+  the mouth corners and sized by the distance between the eyes, wider than tall
+  so that the square tile magnifies the lips' opening. It follows the head but
+  not the lips, whose motion stays in the pixels. Frames where the mesh finds no
+  face fall back on the Haar box.
 - ``haar``: OpenCV's Haar cascade (shipped in the OpenCV wheel), detected every
   eighth frame and interpolated; the lower middle of the face box.
 
