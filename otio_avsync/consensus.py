@@ -248,7 +248,10 @@ def _one(
             )
     if conf < min_confidence or agreeing < 0.5:
         c.status = Status.UNCERTAIN
-        c.message += f" (clips disagree: {agreeing:.0%} fit)"
+        if agreeing < 0.5:
+            c.message += f" (clips disagree: {agreeing:.0%} fit)"
+        else:  # they agree, but there are too few of them or they are weak
+            c.message += f" (confidence {conf:.0%} from {len(points)} clip(s))"
     else:
         bad = any(not tolerance.accepts(v) for v in ends)
         c.status = Status.OUT_OF_SYNC if bad else Status.IN_SYNC

@@ -457,3 +457,22 @@ def test_cli_fix_revert_and_errors(audited: Audited) -> None:
     )
     assert proc.returncode == 2 and "klingon" in proc.stderr and "Traceback" not in proc.stderr
     assert digest(src) == before
+
+
+def test_consensus_says_why_it_is_uncertain() -> None:
+    """One weak clip is too little evidence, not a disagreement between clips."""
+    from otio_avsync.consensus import track_consensus
+    from otio_avsync.results import BT1359, AudioSource, ClipResult
+
+    def result(name: str, at_s: float, offset_ms: float, confidence: float) -> ClipResult:
+        return ClipResult(
+            name, Status.IN_SYNC, "", offset_ms=offset_ms, confidence=confidence, rate=25.0,
+            audio_source=AudioSource("track", track="A2"), span_start_s=at_s, span_duration_s=4.0,
+        )
+
+    [one] = track_consensus([result("c1", 0.0, 13.0, 0.61)], tolerance=BT1359, min_confidence=0.5)
+    assert one.status is Status.UNCERTAIN
+    assert "disagree" not in one.message and "from 1 clip" in one.message
+    scattered = [result(f"c{i}", 5.0 * i, v, 0.9) for i, v in enumerate([0, 400, -300, 900, -700])]
+    [many] = track_consensus(scattered, tolerance=BT1359, min_confidence=0.5)
+    assert many.status is Status.UNCERTAIN and "clips disagree" in many.message
