@@ -107,8 +107,9 @@ def main() -> None:
         base, _, weights = entry.partition("@")
         est = get_estimator(base, weights=weights) if weights else get_estimator(base)
         name = f"{base}@{Path(weights).stem}" if weights else base
-        # The baseline decodes the files itself; the front end's tiles are not used.
-        estimators.append((name, est, getattr(getattr(est, "cfg", None), "mouth", None)))
+        # The tracker the estimator really uses (Haar if MediaPipe is missing); the
+        # baseline decodes the files itself and has none.
+        estimators.append((name, est, getattr(est, "mouth", None)))
     # The cases depend only on the clips' names, lengths and sound, not on the front end.
     first = next((m for _, _, m in estimators if m), "haar")
     clips = list(clips_for(first).values())

@@ -171,7 +171,7 @@ def _face_mesh_module():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             from mediapipe.python.solutions import face_mesh
-    except ImportError as exc:
+    except Exception as exc:  # missing, or broken by a clashing protobuf: the same to users
         raise ImportError(
             "the landmark mouth tracker needs MediaPipe 0.10.14:"
             " pip install --no-deps mediapipe==0.10.14 (see the README)"

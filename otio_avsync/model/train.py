@@ -293,15 +293,11 @@ def run_training(
     clips: list[Clip] = []
     if media_dir is not None:
         log(f"decoding real clips from {media_dir} (cached in {cache})")
-        clips += real_clips(
-            media_dir, cache, splits=("train", "calib"), tile=cfg.model.tile, mouth=cfg.model.mouth
-        )
+        clips += real_clips(media_dir, cache, splits=("train", "calib"), **_front_end(cfg))
     else:
         log("no shared media folder: training on generated clips only")
     log(f"generating {cfg.synthetic_clips} synthetic clips")
-    clips += synthetic_clips(
-        cache, cfg.synthetic_clips, seed=cfg.seed, tile=cfg.model.tile, mouth=cfg.model.mouth
-    )
+    clips += synthetic_clips(cache, cfg.synthetic_clips, seed=cfg.seed, **_front_end(cfg))
     net, record = train(cfg, clips, log=log, checkpoint=out.with_name(out.name + ".ckpt"))
     save_bundle(out, net, train=cfg.to_dict(), record=record, calibration=None)
     calib = [c for c in clips if c.split == "calib"] + _calibration_synthetic(cfg, cache)
@@ -310,10 +306,15 @@ def run_training(
     return {"record": record, "calibration": calibration}
 
 
+def _front_end(cfg: TrainConfig) -> dict[str, Any]:
+    """The corpus arguments that make clips look as the model sees them."""
+    return {"tile": cfg.model.tile, "mouth": cfg.model.mouth}
+
+
 def _calibration_synthetic(cfg: TrainConfig, cache: Path) -> list[Clip]:
     from otio_avsync.model.corpus import synthetic_clips
 
-    syn = synthetic_clips(cache, 8, seed=cfg.seed + 100, tile=cfg.model.tile, mouth=cfg.model.mouth)
+    syn = synthetic_clips(cache, 8, seed=cfg.seed + 100, **_front_end(cfg))
     return [dataclasses.replace(c, split="calib") for c in syn]
 
 
@@ -337,9 +338,7 @@ def recalibrate(
     cfg = dataclasses.replace(cfg, model=model_config(bundle))
     clips: list[Clip] = []
     if media_dir is not None:
-        clips += real_clips(
-            media_dir, cache, splits=("calib",), tile=cfg.model.tile, mouth=cfg.model.mouth
-        )
+        clips += real_clips(media_dir, cache, splits=("calib",), **_front_end(cfg))
     clips = [c for c in clips if c.split == "calib"] + _calibration_synthetic(cfg, cache)
     return calibrate(weights, clips, cfg, log=log)
 
