@@ -124,7 +124,7 @@ def audit_timeline(
     with an instance (to reuse a loaded model across timelines).
     """
     from otio_avsync.consensus import track_consensus
-    from otio_avsync.dubbing import align_dubs, choose_reference, source_keys
+    from otio_avsync.dubbing import HANDLE_S, align_dubs, choose_reference, source_keys
     from otio_avsync.estimators import get_estimator
     from otio_avsync.render import probe_media
 
@@ -132,7 +132,7 @@ def audit_timeline(
     t0 = time.perf_counter()
     pad_ms = options.search_ms
     if options.align_to_reference:
-        pad_ms = max(pad_ms, options.reference_search_ms)
+        pad_ms = max(pad_ms, options.reference_search_ms + HANDLE_S * 1000.0)
     jobs = build_jobs(
         timeline,
         base_dir=base_dir,
@@ -157,7 +157,7 @@ def audit_timeline(
         pairs = list(zip(jobs, results, strict=True))
         key, how = choose_reference(pairs, options.reference, min_confidence=options.min_confidence)
         if key is not None:
-            from otio_avsync.render import render_sound
+            from otio_avsync.render import render_sound, render_sound_with_handles
 
             aligned = align_dubs(
                 pairs,
@@ -166,6 +166,7 @@ def audit_timeline(
                 tolerance=options.tolerance,
                 min_confidence=options.min_confidence,
                 render_sound=render_sound,
+                render_dub=render_sound_with_handles,
                 timings=timings,
             )
             reference = {"key": key, "chosen": how, "aligned": aligned}

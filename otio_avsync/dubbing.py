@@ -42,6 +42,10 @@ _REFERENCE_NAMES = re.compile(
 )
 #: Model and reference disagree when their offsets differ by more than this many frames.
 DISAGREE_FRAMES = 2.0
+#: Seconds of a dub clip's own media read before and after its span (see
+#: :func:`otio_avsync.render.render_sound_with_handles`): they carry the clip's
+#: slip and give the alignment more of the shared bed to find.
+HANDLE_S = 3.0
 
 
 def _key(job: AnalysisJob) -> str | None:
@@ -115,11 +119,15 @@ def align_dubs(
     tolerance: Tolerance,
     min_confidence: float,
     render_sound: Callable[..., Any],
+    render_dub: Callable[..., Any] | None = None,
     timings: dict[str, float] | None = None,
 ) -> int:
     """align_dubs(pairs, reference_key=..., ...) -> number of sounds aligned
 
-    Updates the results of non-reference sounds in place.
+    Updates the results of non-reference sounds in place. ``render_dub(job,
+    audio_rate=..., handle_s=...)`` gives a dub's sound with its handles and where
+    it starts (:func:`otio_avsync.render.render_sound_with_handles`); without it
+    the span alone is used.
     """
     import time
 
@@ -147,22 +155,27 @@ def align_dubs(
                 continue
             t0 = time.perf_counter()
             try:
-                pad = min(search_ms / 1000.0, ref_job.audio_pad_s)
+                if render_dub is not None:
+                    sound, start = render_dub(job, audio_rate=rate, handle_s=HANDLE_S)
+                else:
+                    sound, start = render_sound(job, audio_rate=rate, pad_s=0.0), 0.0
+                # The reference must reach the search beyond the handles too.
+                pad = min(search_ms / 1000.0 + HANDLE_S, ref_job.audio_pad_s)
                 if ref_audio is None:
                     ref_audio = render_sound(ref_job, audio_rate=rate, pad_s=pad)
-                sound = render_sound(job, audio_rate=rate, pad_s=0.0)
                 av = AVInput(
                     frames=_NO_FRAMES,
                     frame_times=_NO_TIMES,
                     fps=res.rate,
                     audio=sound,
                     rate=rate,
+                    audio_start_s=start,
                     duration_s=job.span_duration_s,
                     reference=ref_audio,
                     reference_start_s=-pad,
                 )
                 t1 = time.perf_counter()
-                est = aligner.estimate(av, search_ms=pad * 1000.0)
+                est = aligner.estimate(av, search_ms=(pad - HANDLE_S) * 1000.0)
             except AvsyncError as exc:
                 res.reference = {"track": reference_key, "error": str(exc)}
                 continue
@@ -245,10 +258,19 @@ def _combine(
         ],
     }
     if est.offset_ms is None or est.confidence < min_confidence:
+        # Nothing (sure) in common: the picture estimate stands alone, with its own confidence.
+        note = est.note or "the reference alignment is not confident"
         info["used"] = False
         info["disagree"] = False
-        info["note"] = est.note or "the reference alignment is not confident"
+        info["note"] = note
         res.reference = info
+        shares = "shares no sound with" if note.startswith("no ") else "cannot be placed in"
+        if res.method:
+            res.method = f"{res.method} (picture only)"
+        res.message = (
+            f"{res.message} The dub {shares} {reference_key} ({note}): this is the"
+            " picture estimate alone."
+        ).strip()
         return
     offset = est.offset_ms + base
     disagree = model_ok and abs(res.offset_ms - offset) > DISAGREE_FRAMES * frame_ms
@@ -260,9 +282,13 @@ def _combine(
     res.confidence = float(est.confidence) * float(base_conf)
     res.method = f"reference ({reference_key})" + (f" + {res.method}" if res.method else "")
     res.status = judge(offset, res.confidence, tolerance, min_confidence=min_confidence)
-    res.message = "the alignment or the reference's own sync is not sure enough"
     res.message = describe(res)
     res.message += f" Aligned to the reference {reference_key!r} (music and effects)."
+    if basis == "reference taken as in sync":
+        res.message += (
+            " The offset is relative to the reference, taken as in sync: the picture"
+            " model could not confirm the reference's own sync."
+        )
     if disagree:
         res.message += (
             f" The picture model finds {res.reference['model_offset_ms']:+.0f} ms instead:"

@@ -105,6 +105,47 @@ def render_sound(job: AnalysisJob, *, audio_rate: int, pad_s: float = 0.0) -> np
     return audio
 
 
+def render_sound_with_handles(
+    job: AnalysisJob, *, audio_rate: int, handle_s: float
+) -> tuple[np.ndarray, float]:
+    """render_sound_with_handles(job, audio_rate=16000, handle_s=3.0) -> (samples, start_s)
+
+    The job's sound over its span, extended into the sound clip's own media by up
+    to ``handle_s`` on each side (``start_s`` <= 0: where the samples start on the
+    span's clock). Handles carry the clip's slip, unlike the timeline's neighbours;
+    when the span's sound comes from more than one clip there are none.
+    """
+    end = job.span_start_s + job.span_duration_s
+    inside = [
+        s
+        for s in job.sound
+        if s.timeline_start_s < end and s.timeline_start_s + s.duration_s > job.span_start_s
+    ]
+    if len(inside) != 1 or handle_s <= 0.0:
+        return render_sound(job, audio_rate=audio_rate, pad_s=0.0), 0.0
+    span = inside[0]
+    assert span.path is not None
+    info = probe_media(span.path)
+    speed = span.speed or 1.0
+    at = file_time(span, info) + (job.span_start_s - span.timeline_start_s) * speed
+    head = min(handle_s, max(0.0, at / speed))
+    want = round((job.span_duration_s + head + handle_s) * audio_rate)
+    samples = read_audio(
+        span.path,
+        at - head * speed,
+        (job.span_duration_s + head + handle_s) * speed,
+        rate=audio_rate,
+        stream_index=span.stream_index,
+    ).samples
+    if speed != 1.0:
+        samples = np.interp(
+            np.arange(want) * speed, np.arange(len(samples)), samples, right=0.0
+        ).astype(np.float32)
+    out = np.zeros(want, dtype=np.float32)
+    out[: min(want, len(samples))] = samples[:want]
+    return out, -head
+
+
 def thumbnail_png(job: AnalysisJob, *, width: int = 240) -> bytes | None:
     """A PNG of the frame in the middle of the span, for reports; None on failure."""
     if job.picture is None or job.picture.path is None:
