@@ -107,7 +107,6 @@ def anchor_rows(truth, reel_dir: Path, anchors, tmp: Path) -> list[tuple[str, fl
     """Each anchor's answer on the dub spans of ``ANCHOR_TRACKS`` (5 s of context)."""
     import opentimelineio as otio
 
-
     rate = 16000
     tl = otio.adapters.read_from_file(str(truth.path))
     orig = _read(reel_dir / "media" / "reel_orig.wav", rate)
@@ -279,9 +278,7 @@ def _print(table, anchor_hits, drift_rows, jump_rows, wrong_rows, silent_rows, c
         n = row["clips"]
         hits = anchor_hits.get((split, label), {})
         m = hits.get("clips", 0)
-        anchor_text = ", ".join(
-            f"{k} {v}/{m}" for k, v in hits.items() if k != "clips"
-        )
+        anchor_text = ", ".join(f"{k} {v}/{m}" for k, v in hits.items() if k != "clips")
         print(
             f"{split:6} {label:8} {n:5d} {row['right']:5d} = {row['right'] / n:6.1%} "
             f"{row['answered'] / n:9.1%} {row['wrong']:5d}  {anchor_text}"

@@ -198,7 +198,7 @@ def _bed_stem(clips: Sequence[np.ndarray], n: int, rng: np.random.Generator) -> 
         index = order.pop()
         clip = clips[index]
         if index in played:
-            factor = (1 + rng.uniform(0.03, 0.10) * rng.choice([-1, 1]))
+            factor = 1 + rng.uniform(0.03, 0.10) * rng.choice([-1, 1])
             ratio = Fraction(factor).limit_denominator(200)
             clip = signal.resample_poly(clip, ratio.numerator, ratio.denominator)
         played.add(index)
@@ -248,8 +248,13 @@ def _compress(x: np.ndarray, ratio: float = 4.0) -> np.ndarray:
 
 
 def _dialogue(
-    lines: Sequence[np.ndarray], starts: Sequence[int], lengths: Sequence[int], n: int,
-    rng: np.random.Generator, *, own_timing: bool,
+    lines: Sequence[np.ndarray],
+    starts: Sequence[int],
+    lengths: Sequence[int],
+    n: int,
+    rng: np.random.Generator,
+    *,
+    own_timing: bool,
 ) -> np.ndarray:
     """A dialogue stem: one line per clip, in place (original) or with its own timing (dub)."""
     out = np.zeros(n)
@@ -314,8 +319,7 @@ def make_real_dub_timeline(
     level = _active_rms(d_orig)
     kinds = {"music": ("music",), "effects": ("effects",), "mix": ("music", "effects")}[bed]
     stems = {
-        k: _bed_stem([audio(p) for kind, p in sources.beds if kind == k], total, rng)
-        for k in kinds
+        k: _bed_stem([audio(p) for kind, p in sources.beds if kind == k], total, rng) for k in kinds
     }
     gain = 0.0 if bed_db is None else level * 10 ** (bed_db / 20)
     balance = {k: 1.0 / np.sqrt(len(stems)) for k in stems}
@@ -353,8 +357,20 @@ def make_real_dub_timeline(
         dub_paths[lang] = path
         written.append(path.resolve())
     return _timeline(
-        folder, name, picks, lengths, head, total, orig_path, dub_paths, dubs, rng, probe,
-        written, bed_db, bed,
+        folder,
+        name,
+        picks,
+        lengths,
+        head,
+        total,
+        orig_path,
+        dub_paths,
+        dubs,
+        rng,
+        probe,
+        written,
+        bed_db,
+        bed,
     )
 
 
@@ -364,9 +380,20 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 
 
 def _timeline(
-    folder: Path, name: str, picks: list[Path], lengths: list[int], head: int, total: int,
-    orig_path: Path, dub_paths: dict[str, Path], dubs: Mapping[str, DubSpec],
-    rng: np.random.Generator, probe, written: list[Path], bed_db: float | None, bed: str,
+    folder: Path,
+    name: str,
+    picks: list[Path],
+    lengths: list[int],
+    head: int,
+    total: int,
+    orig_path: Path,
+    dub_paths: dict[str, Path],
+    dubs: Mapping[str, DubSpec],
+    rng: np.random.Generator,
+    probe,
+    written: list[Path],
+    bed_db: float | None,
+    bed: str,
 ) -> DubTruth:
     fps = Fraction(25)
     r = float(fps)
@@ -377,8 +404,9 @@ def _timeline(
     def tr(start_s: float, dur_s: float) -> otio.opentime.TimeRange:
         return otio.opentime.TimeRange(rt(start_s), rt(dur_s))
 
-    tl = otio.schema.Timeline(name=name, metadata={TRUTH_METADATA_KEY: {"bed_db": bed_db,
-                                                                          "bed": bed}})
+    tl = otio.schema.Timeline(
+        name=name, metadata={TRUTH_METADATA_KEY: {"bed_db": bed_db, "bed": bed}}
+    )
     v1 = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     v1.append(otio.schema.Gap(source_range=tr(0.0, head / RATE)))
     names = []

@@ -307,9 +307,9 @@ class ReferenceEstimator:
             if len(ref) <= len(seg):
                 continue
             nfft = sfft.next_fast_len(len(seg) + len(ref))
-            c = sfft.irfft(
-                sfft.rfft(ref, nfft) * np.conj(sfft.rfft(seg, nfft)), nfft
-            )[: len(ref) - len(seg) + 1]
+            c = sfft.irfft(sfft.rfft(ref, nfft) * np.conj(sfft.rfft(seg, nfft)), nfft)[
+                : len(ref) - len(seg) + 1
+            ]
             k = int(np.argmax(c))
             spread = float(np.std(c)) + 1e-12
             z = float((c[k] - np.median(c)) / spread)
