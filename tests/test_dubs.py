@@ -466,8 +466,15 @@ def test_consensus_says_why_it_is_uncertain() -> None:
 
     def result(name: str, at_s: float, offset_ms: float, confidence: float) -> ClipResult:
         return ClipResult(
-            name, Status.IN_SYNC, "", offset_ms=offset_ms, confidence=confidence, rate=25.0,
-            audio_source=AudioSource("track", track="A2"), span_start_s=at_s, span_duration_s=4.0,
+            name,
+            Status.IN_SYNC,
+            "",
+            offset_ms=offset_ms,
+            confidence=confidence,
+            rate=25.0,
+            audio_source=AudioSource("track", track="A2"),
+            span_start_s=at_s,
+            span_duration_s=4.0,
         )
 
     [one] = track_consensus([result("c1", 0.0, 13.0, 0.61)], tolerance=BT1359, min_confidence=0.5)
@@ -476,3 +483,109 @@ def test_consensus_says_why_it_is_uncertain() -> None:
     scattered = [result(f"c{i}", 5.0 * i, v, 0.9) for i, v in enumerate([0, 400, -300, 900, -700])]
     [many] = track_consensus(scattered, tolerance=BT1359, min_confidence=0.5)
     assert many.status is Status.UNCERTAIN and "clips disagree" in many.message
+
+
+# -- alignment under unrelated dialogue (no shared media needed) --------------------------
+
+
+def _talk(n: int, rate: int, seed: int) -> np.ndarray:
+    """Speech-like sound: voiced syllables (harmonics of a gliding pitch) and pauses."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(n)
+    t = 0
+    while t < n:
+        length = int(rng.uniform(0.1, 0.35) * rate)
+        if rng.random() < 0.75:
+            k = np.arange(min(length, n - t))
+            f0 = rng.uniform(90, 240) * (1 + 0.1 * k / rate)
+            phase = 2 * np.pi * np.cumsum(f0) / rate
+            tone = sum(np.sin(h * phase) / h for h in range(1, 12))
+            out[t : t + len(k)] = tone * np.hanning(len(k)) * rng.uniform(0.5, 1.5)
+        t += length + int(rng.uniform(0.0, 0.25) * rate)
+    return out
+
+
+def _rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x**2)))
+
+
+@pytest.mark.parametrize("bed_db", [-12.0, -20.0])
+def test_reference_finds_a_quiet_bed_under_other_dialogue(bed_db: float) -> None:
+    rate = 16000
+    rng = np.random.default_rng(9)
+    n = 40 * rate
+    bed = np.convolve(rng.standard_normal(n), np.hanning(9), "same")  # coloured noise bed
+    bed *= 10 ** (bed_db / 20) / _rms(bed)
+    orig = _talk(n, rate, 1)
+    orig = orig / _rms(orig) + bed
+    dub = _talk(n, rate, 2)
+    dub = dub / _rms(dub) + bed
+    lag = 2.3456  # the dub clip is late by this
+    h = 3.0
+    a = round((15.0 - lag - h) * rate)
+    sound = dub[a : a + round((8.0 + 2 * h) * rate)]
+    r0 = round((15.0 - 10.0 - h) * rate)
+    ref = orig[r0 : r0 + round((8.0 + 20.0 + 2 * h) * rate)]
+    av = AVInput(
+        frames=np.zeros((0, 1, 1), np.uint8),
+        frame_times=np.zeros(0),
+        fps=25.0,
+        audio=sound.astype(np.float32),
+        rate=rate,
+        audio_start_s=-h,
+        duration_s=8.0,
+        reference=ref.astype(np.float32),
+        reference_start_s=-10.0 - h,
+    )
+    est = ReferenceEstimator().estimate(av, search_ms=10000.0)
+    assert est.confidence >= 0.5, est.evidence
+    assert abs(est.offset_ms - lag * 1000.0) < 1.0, est.offset_ms
+    # The same dialogue with no bed: nothing in common, and the estimator says so.
+    none = ReferenceEstimator().estimate(
+        AVInput(
+            frames=av.frames,
+            frame_times=av.frame_times,
+            fps=25.0,
+            audio=(sound - bed[a : a + len(sound)]).astype(np.float32),
+            rate=rate,
+            audio_start_s=-h,
+            duration_s=8.0,
+            reference=(ref - bed[r0 : r0 + len(ref)]).astype(np.float32),
+            reference_start_s=-10.0 - h,
+        ),
+        search_ms=10000.0,
+    )
+    assert none.confidence < 0.5
+    assert "no music or effects in common" in none.note
+
+
+def test_dub_sharing_nothing_keeps_the_picture_estimate_and_says_so(tmp_path: Path) -> None:
+    from scipy.io import wavfile
+
+    truth = make_dub_timeline(
+        tmp_path, {"ita": DubCase()}, clips=3, clip_s=4.0, head_s=4.0, fps=FPS, seed=4
+    )
+    (wav,) = [p for p in truth.media if p.name.endswith("_ita.wav")]
+    rate, data = wavfile.read(wav)
+    noise = np.random.default_rng(0).standard_normal(data.shape) * 3000
+    wavfile.write(wav, rate, noise.astype(np.int16))  # a "dub" with nothing in common
+    result = audit(read_timeline(truth.path), truth)
+    for r in by_key(result)[dub_key(truth, "ita")].values():
+        assert r.reference is not None and r.reference["used"] is False
+        assert "shares no sound with A1 ORIG eng" in r.message
+        assert "picture estimate alone" in r.message
+        assert r.method.endswith("(picture only)")
+
+
+def test_reference_taken_as_in_sync_is_said_in_the_message() -> None:
+    from otio_avsync.dubbing import _combine
+    from otio_avsync.estimators.base import Estimate
+    from otio_avsync.results import BT1359, ClipResult
+
+    res = ClipResult(clip_name="c", status=Status.UNCERTAIN, message="", rate=25.0)
+    ref = ClipResult(clip_name="c", status=Status.UNCERTAIN, message="", rate=25.0)
+    est = Estimate(480.0, 0.97, "reference", evidence={"z": 40.0, "ratio": 3.0})
+    _combine(res, ref, est, "A1 ORIG", BT1359, 0.5, "none")
+    assert res.status is Status.OUT_OF_SYNC and res.confidence >= 0.9
+    assert abs(res.offset_ms - 480.0) < 1e-6
+    assert "relative to the reference, taken as in sync" in res.message
