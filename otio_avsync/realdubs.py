@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -268,6 +268,37 @@ def _dialogue(
     return out
 
 
+@dataclass
+class _Reel:
+    """The layout of one reel: its picture clips and where everything lies, in samples."""
+
+    name: str
+    picks: list[Path]
+    lengths: list[int]
+    head: int
+    total: int
+    bed_db: float | None
+    bed: str
+    orig_path: Path | None = None
+    dub_paths: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def starts(self) -> list[int]:
+        return [int(x) for x in np.cumsum([self.head, *self.lengths[:-1]])]
+
+
+def _pools(sources: RealSources, rng: np.random.Generator) -> tuple[list[Path], list[Path]]:
+    """Talking clips for the original and for the dubs: no speaker in both."""
+    speakers = sorted({s for s, _ in sources.talk})
+    if len(speakers) < 2:
+        raise ValueError("realistic dubs need talking clips of at least two speakers")
+    rng.shuffle(speakers)
+    orig_speakers = set(speakers[: max(1, len(speakers) // 2)])
+    orig_pool = [p for s, p in sources.talk if s in orig_speakers]
+    dub_pool = [p for s, p in sources.talk if s not in orig_speakers]
+    return (orig_pool, dub_pool) if len(orig_pool) >= len(dub_pool) else (dub_pool, orig_pool)
+
+
 def make_real_dub_timeline(
     folder: str | Path,
     sources: RealSources,
@@ -286,23 +317,12 @@ def make_real_dub_timeline(
     at all. ``head_s`` of bed before the first clip and after the last leave room
     for slips and the alignment's search.
     """
-    from otio_avsync.decode import probe
-
     folder = Path(folder)
     media = folder / "media"
     media.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng([seed, 11])
-    speakers = sorted({s for s, _ in sources.talk})
-    if len(speakers) < 2:
-        raise ValueError("realistic dubs need talking clips of at least two speakers")
-    rng.shuffle(speakers)
-    orig_speakers = set(speakers[: max(1, len(speakers) // 2)])
-    orig_pool = [p for s, p in sources.talk if s in orig_speakers]
-    dub_pool = [p for s, p in sources.talk if s not in orig_speakers]
-    if len(orig_pool) < len(dub_pool):
-        orig_pool, dub_pool = dub_pool, orig_pool
+    orig_pool, dub_pool = _pools(sources, rng)
     picks = [orig_pool[i % len(orig_pool)] for i in rng.permutation(max(clips, len(orig_pool)))]
-    picks = picks[:clips]
     cache: dict[Path, np.ndarray] = {}
 
     def audio(p: Path) -> np.ndarray:
@@ -311,67 +331,63 @@ def make_real_dub_timeline(
         return cache[p]
 
     frame = RATE // 25  # clips last whole frames of the 25 fps timeline
-    lengths = [len(audio(p)) // frame * frame for p in picks]
+    lengths = [len(audio(p)) // frame * frame for p in picks[:clips]]
     head = round(head_s * RATE)
-    total = 2 * head + sum(lengths)
-    starts = list(np.cumsum([head, *lengths[:-1]]))
-    d_orig = _dialogue([audio(p) for p in picks], starts, lengths, total, rng, own_timing=False)
+    reel = _Reel(name, picks[:clips], lengths, head, 2 * head + sum(lengths), bed_db, bed)
+    d_orig = _dialogue(
+        [audio(p) for p in reel.picks], reel.starts, lengths, reel.total, rng, own_timing=False
+    )
     level = _active_rms(d_orig)
     kinds = {"music": ("music",), "effects": ("effects",), "mix": ("music", "effects")}[bed]
     stems = {
-        k: _bed_stem([audio(p) for kind, p in sources.beds if kind == k], total, rng) for k in kinds
+        k: _bed_stem([audio(p) for kind, p in sources.beds if kind == k], reel.total, rng)
+        for k in kinds
     }
     gain = 0.0 if bed_db is None else level * 10 ** (bed_db / 20)
-    balance = {k: 1.0 / np.sqrt(len(stems)) for k in stems}
-
-    def bed_mix(bal: Mapping[str, float]) -> np.ndarray:
-        out = sum((bal[k] * s for k, s in stems.items()), np.zeros(total))
-        rms = np.sqrt(np.mean(out**2)) + 1e-12
-        return out / rms * gain
-
-    orig = d_orig + bed_mix(balance)
-    orig_path = media / f"{name}_orig.wav"
-    _write_wav(orig_path, _normalise(orig)[None, :], RATE)
-    written = [orig_path.resolve()]
-    dub_paths: dict[str, Path] = {}
+    reel.orig_path = media / f"{name}_orig.wav"
+    _write_wav(reel.orig_path, _normalise(d_orig + _bed_mix(stems, {}, gain))[None, :], RATE)
     for lang, spec in dubs.items():
-        lines = [audio(dub_pool[int(rng.integers(len(dub_pool)))]) for _ in picks]
-        d_dub = _dialogue(lines, starts, lengths, total, rng, own_timing=True)
+        lines = [audio(dub_pool[int(rng.integers(len(dub_pool)))]) for _ in reel.picks]
+        d_dub = _dialogue(lines, reel.starts, lengths, reel.total, rng, own_timing=True)
         d_dub *= level / (_active_rms(d_dub) + 1e-12)
-        bal = dict(balance)
-        if spec.remix in ("stems", "all") and len(stems) > 1:
-            bal = {k: v * 10 ** (rng.uniform(-6, 6) / 20) for k, v in bal.items()}
-        bed_d = bed_mix(bal)
+        mix = _dub_mix(d_dub, stems, gain, spec, rng)
+        reel.dub_paths[lang] = media / f"{name}_dub_{lang}.wav"
+        _write_wav(reel.dub_paths[lang], _normalise(mix)[None, :], RATE)
+    return _timeline(folder, reel, dubs, rng)
+
+
+def _bed_mix(stems: Mapping[str, np.ndarray], gains_db: Mapping[str, float], gain: float):
+    """The stems summed (each at ``gains_db`` relative to an even balance), at ``gain`` RMS."""
+    out = sum((s * 10 ** (gains_db.get(k, 0.0) / 20) for k, s in stems.items()), 0.0)
+    if not isinstance(out, np.ndarray):
+        return 0.0
+    return out / (np.sqrt(np.mean(out**2)) + 1e-12) * gain
+
+
+def _dub_mix(
+    dialogue: np.ndarray,
+    stems: Mapping[str, np.ndarray],
+    gain: float,
+    spec: DubSpec,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The dub's mix: its dialogue over the stems remixed as ``spec`` says, at its speed."""
+    gains_db = {}
+    if spec.remix in ("stems", "all") and len(stems) > 1:
+        gains_db = {k: float(rng.uniform(-6, 6)) for k in stems}
+    bed = _bed_mix(stems, gains_db, gain)
+    if isinstance(bed, np.ndarray):
         if spec.remix in ("eq", "all"):
-            bed_d = _eq(bed_d, rng)
+            bed = _eq(bed, rng)
         if spec.remix in ("ride", "all"):
-            bed_d = _ride(bed_d, rng)
-        mix = d_dub + bed_d
-        if spec.remix in ("comp", "all"):
-            mix = _compress(mix)
-        speed = Fraction(spec.speed).limit_denominator(100000)
-        if speed != 1:  # a file that plays `speed` times too slow: stretched by `speed`
-            mix = signal.resample_poly(mix, speed.numerator, speed.denominator)
-        path = media / f"{name}_dub_{lang}.wav"
-        _write_wav(path, _normalise(mix)[None, :], RATE)
-        dub_paths[lang] = path
-        written.append(path.resolve())
-    return _timeline(
-        folder,
-        name,
-        picks,
-        lengths,
-        head,
-        total,
-        orig_path,
-        dub_paths,
-        dubs,
-        rng,
-        probe,
-        written,
-        bed_db,
-        bed,
-    )
+            bed = _ride(bed, rng)
+    mix = dialogue + bed
+    if spec.remix in ("comp", "all"):
+        mix = _compress(mix)
+    speed = Fraction(spec.speed).limit_denominator(100000)
+    if speed != 1:  # a file that plays `speed` times too slow: stretched by `speed`
+        mix = signal.resample_poly(mix, speed.numerator, speed.denominator)
+    return mix
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
@@ -379,119 +395,112 @@ def _normalise(x: np.ndarray) -> np.ndarray:
     return x * (0.7 / peak) if peak > 0 else x
 
 
+def _tr(start_s: float, dur_s: float) -> otio.opentime.TimeRange:
+    """A time range at 25 fps from seconds."""
+    return otio.opentime.TimeRange(
+        otio.opentime.RationalTime(start_s * 25, 25), otio.opentime.RationalTime(dur_s * 25, 25)
+    )
+
+
 def _timeline(
-    folder: Path,
-    name: str,
-    picks: list[Path],
-    lengths: list[int],
-    head: int,
-    total: int,
-    orig_path: Path,
-    dub_paths: dict[str, Path],
-    dubs: Mapping[str, DubSpec],
-    rng: np.random.Generator,
-    probe,
-    written: list[Path],
-    bed_db: float | None,
-    bed: str,
+    folder: Path, reel: _Reel, dubs: Mapping[str, DubSpec], rng: np.random.Generator
 ) -> DubTruth:
-    fps = Fraction(25)
-    r = float(fps)
+    from otio_avsync.decode import probe
 
-    def rt(seconds: float) -> otio.opentime.RationalTime:
-        return otio.opentime.RationalTime(seconds * r, r)
-
-    def tr(start_s: float, dur_s: float) -> otio.opentime.TimeRange:
-        return otio.opentime.TimeRange(rt(start_s), rt(dur_s))
-
+    assert reel.orig_path is not None
     tl = otio.schema.Timeline(
-        name=name, metadata={TRUTH_METADATA_KEY: {"bed_db": bed_db, "bed": bed}}
+        name=reel.name, metadata={TRUTH_METADATA_KEY: {"bed_db": reel.bed_db, "bed": reel.bed}}
     )
     v1 = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
-    v1.append(otio.schema.Gap(source_range=tr(0.0, head / RATE)))
-    names = []
-    t = head / RATE
-    clip_ranges = []
-    for i, (p, n) in enumerate(zip(picks, lengths, strict=True)):
-        info = probe(p)
-        dur = n / RATE
-        clip_name = f"{name}_{i:02d}"
-        names.append(clip_name)
+    v1.append(otio.schema.Gap(source_range=_tr(0.0, reel.head / RATE)))
+    names = [f"{reel.name}_{i:02d}" for i in range(len(reel.picks))]
+    spans = [(s / RATE, n / RATE) for s, n in zip(reel.starts, reel.lengths, strict=True)]
+    for clip_name, p, (_t0, dur) in zip(names, reel.picks, spans, strict=True):
         v1.append(
             otio.schema.Clip(
                 name=clip_name,
                 media_reference=otio.schema.ExternalReference(
                     target_url=str(Path(p).resolve()),
-                    available_range=tr(0.0, info.duration_s or dur),
+                    available_range=_tr(0.0, probe(p).duration_s or dur),
                 ),
-                source_range=tr(0.0, dur),
+                source_range=_tr(0.0, dur),
                 metadata={TRUTH_METADATA_KEY: {"role": "picture", "source": Path(p).name}},
             )
         )
-        clip_ranges.append((t, dur))
-        t += dur
     ref_name = "A1 ORIG"
     a1 = otio.schema.Track(name=ref_name, kind=otio.schema.TrackKind.Audio)
     a1.append(
         otio.schema.Clip(
-            name=f"{name}_orig",
+            name=f"{reel.name}_orig",
             media_reference=otio.schema.ExternalReference(
-                target_url=f"media/{orig_path.name}", available_range=tr(0.0, total / RATE)
+                target_url=f"media/{reel.orig_path.name}",
+                available_range=_tr(0.0, reel.total / RATE),
             ),
-            source_range=tr(0.0, total / RATE),
+            source_range=_tr(0.0, reel.total / RATE),
         )
     )
     tl.tracks.extend([v1, a1])
     expected: dict[str, dict[str, float]] = {ref_name: dict.fromkeys(names, 0.0)}
     cases: dict[str, DubSpec] = {}
     for lang, spec in dubs.items():
-        track_name = f"A{len(tl.tracks)} DUB {lang}"
-        track = otio.schema.Track(
-            name=track_name,
-            kind=otio.schema.TrackKind.Audio,
-            metadata={"otio_avsync": {"language": lang}},
-        )
-        track.append(otio.schema.Gap(source_range=tr(0.0, head / RATE)))
-        speed = float(spec.speed)
-        file_s = total / RATE * speed
-        expected[track_name] = {}
-        for i, (clip_name, (t0, dur)) in enumerate(zip(names, clip_ranges, strict=True)):
-            slip = spec.slip_ms + (
-                float(rng.uniform(-spec.clip_slip_ms, spec.clip_slip_ms))
-                if spec.clip_slip_ms
-                else 0.0
-            )
-            if spec.jump_at is not None and i >= spec.jump_at:
-                slip += spec.jump_ms
-            slip_s = slip / 1000.0
-            mid = t0 + dur / 2
-            expected[track_name][clip_name] = (mid - (mid - slip_s) / speed) * 1000.0
-            track.append(
-                otio.schema.Clip(
-                    name=f"{clip_name}_{lang}",
-                    media_reference=otio.schema.ExternalReference(
-                        target_url=f"media/{dub_paths[lang].name}",
-                        available_range=tr(0.0, file_s),
-                    ),
-                    source_range=tr(t0 - slip_s, dur),
-                    metadata={
-                        TRUTH_METADATA_KEY: {
-                            "role": "dub",
-                            "expected_offset_ms": round(expected[track_name][clip_name], 3),
-                        }
-                    },
-                )
-            )
+        name = f"A{len(tl.tracks)} DUB {lang}"
+        track, expected[name] = _dub_track(name, lang, spec, reel, names, spans, rng)
+        cases[name] = spec
         tl.tracks.append(track)
-        cases[track_name] = spec
-    path = folder / f"{name}.otio"
+    path = folder / f"{reel.name}.otio"
     otio.adapters.write_to_file(tl, str(path))
+    written = [reel.orig_path.resolve(), *(p.resolve() for p in reel.dub_paths.values())]
     return DubTruth(
         path=path,
-        rate=fps,
+        rate=Fraction(25),
         expected=expected,
         cases=cases,  # type: ignore[arg-type]
         reference_track=ref_name,
         clip_names=tuple(names),
         media=tuple(written),
     )
+
+
+def _dub_track(
+    track_name: str,
+    lang: str,
+    spec: DubSpec,
+    reel: _Reel,
+    names: list[str],
+    spans: list[tuple[float, float]],
+    rng: np.random.Generator,
+) -> tuple[otio.schema.Track, dict[str, float]]:
+    """A dub track: each clip reads the dub file from where the editor put it."""
+    track = otio.schema.Track(
+        name=track_name,
+        kind=otio.schema.TrackKind.Audio,
+        metadata={"otio_avsync": {"language": lang}},
+    )
+    track.append(otio.schema.Gap(source_range=_tr(0.0, reel.head / RATE)))
+    speed = float(spec.speed)
+    expected = {}
+    for i, (clip_name, (t0, dur)) in enumerate(zip(names, spans, strict=True)):
+        slip = spec.slip_ms
+        if spec.clip_slip_ms:
+            slip += float(rng.uniform(-spec.clip_slip_ms, spec.clip_slip_ms))
+        if spec.jump_at is not None and i >= spec.jump_at:
+            slip += spec.jump_ms
+        mid = t0 + dur / 2
+        expected[clip_name] = (mid - (mid - slip / 1000.0) / speed) * 1000.0
+        track.append(
+            otio.schema.Clip(
+                name=f"{clip_name}_{lang}",
+                media_reference=otio.schema.ExternalReference(
+                    target_url=f"media/{reel.dub_paths[lang].name}",
+                    available_range=_tr(0.0, reel.total / RATE * speed),
+                ),
+                source_range=_tr(t0 - slip / 1000.0, dur),
+                metadata={
+                    TRUTH_METADATA_KEY: {
+                        "role": "dub",
+                        "expected_offset_ms": round(expected[clip_name], 3),
+                    }
+                },
+            )
+        )
+    return track, expected
