@@ -29,9 +29,15 @@ wrong answers; with no bed, every clip's message must say why it is uncertain.
 Then the drift error of the drifting tracks (target within 5 %), where the
 jumps were located, and the alignment's cost on a 60 s clip with ±10 s search.
 Anchors on the same dub spans (each with 5 s of context, as a user would cut
-them for a free tool): a plain GCC-PHAT always; ``syncstart`` and
-``audio-offset-finder`` where ``/work/helper/anchors.py`` (or ``--anchors-module``)
-finds them installed.
+them for a free tool): a plain GCC-PHAT on the ``fra`` and ``deu`` clips;
+``syncstart`` and ``audio-offset-finder`` on the ``fra`` clips, where
+``bench/anchors.py`` finds them installed: they need ffmpeg and a virtualenv of
+their own (``$AVSYNC_ANCHOR_VENV``, default ``/work/anchors/venv``)::
+
+    apt-get install -y ffmpeg
+    python3 -m venv /work/anchors/venv
+    /work/anchors/venv/bin/pip install syncstart==1.1.1 audio-offset-finder==0.5.5
+``--beds music,effects`` measures music-only and effects-only beds too.
 
 The picture estimator is ``baseline`` by default (fast; the dubs' figures do not
 depend on it unless a dub shares nothing with the reference).
@@ -87,7 +93,7 @@ def dubs(rng: np.random.Generator, clips: int) -> dict[str, DubSpec]:
 
 def load_anchors(path: Path | None):
     """The anchors module (syncstart, audio-offset-finder), or None."""
-    for candidate in [path, Path("/work/helper/anchors.py")]:
+    for candidate in [path, ROOT / "bench" / "anchors.py"]:
         if candidate is not None and candidate.is_file():
             spec = importlib.util.spec_from_file_location("anchors", candidate)
             assert spec and spec.loader
@@ -131,7 +137,7 @@ def anchor_rows(truth, reel_dir: Path, anchors, tmp: Path) -> list[tuple[str, fl
             if r0 < 0:
                 ref = np.concatenate([np.zeros(-r0, np.float32), ref])
             got = {"GCC-PHAT": anchors_gcc(sound, ref, rate)}
-            if anchors is not None:
+            if anchors is not None and lang == ANCHOR_TRACKS[0]:  # the slow tools: one track
                 s_path, r_path = tmp / "sound.wav", tmp / "ref.wav"
                 wavfile.write(s_path, rate, (sound * 32767).astype(np.int16))
                 wavfile.write(r_path, rate, (ref * 32767).astype(np.int16))
@@ -194,6 +200,7 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--levels", default="-6,-12,-18,-24,-30,none")
     ap.add_argument("--estimator", default="baseline")
+    ap.add_argument("--beds", default="mix", help="bed kinds, comma-separated: mix, music, effects")
     ap.add_argument("--no-anchors", action="store_true")
     ap.add_argument("--anchors-module", type=Path)
     args = ap.parse_args()
@@ -214,14 +221,15 @@ def main() -> int:
         tmp = Path(tmp_name)
         for split in splits:
             sources = sources_from_manifest(args.media, split)
-            for level in levels:
+            for level, bed in [(lv, b) for b in args.beds.split(",") for lv in levels]:
                 label = "none" if level is None else f"{level:+.0f} dB"
+                label = label if bed == "mix" else f"{label} {bed}"
                 for seed in range(args.seeds):
                     rng = np.random.default_rng([seed, 77, splits.index(split)])
                     reel = tmp / f"{split}_{label.replace(' ', '')}_{seed}"
                     specs = dubs(rng, 10)
                     truth = make_real_dub_timeline(
-                        reel, sources, specs, bed_db=level, seed=seed * 100 + len(label)
+                        reel, sources, specs, bed_db=level, bed=bed, seed=seed * 100 + len(label)
                     )
                     result = audit_timeline(
                         read_timeline(truth.path), opts, base_dir=truth.path.parent
@@ -273,14 +281,16 @@ def main() -> int:
 
 def _print(table, anchor_hits, drift_rows, jump_rows, wrong_rows, silent_rows, cost) -> None:
     print("\nrealistic dubs: answered and within ±1 frame (40 ms), by split and bed level")
-    print(f"{'split':6} {'bed':8} {'clips':>5} {'right':>14} {'answered':>9} {'wrong':>5}  anchors")
+    print(
+        f"{'split':6} {'bed':14} {'clips':>5} {'right':>14} {'answered':>9} {'wrong':>5}  anchors"
+    )
     for (split, label), row in table.items():
         n = row["clips"]
         hits = anchor_hits.get((split, label), {})
         m = hits.get("clips", 0)
         anchor_text = ", ".join(f"{k} {v}/{m}" for k, v in hits.items() if k != "clips")
         print(
-            f"{split:6} {label:8} {n:5d} {row['right']:5d} = {row['right'] / n:6.1%} "
+            f"{split:6} {label:14} {n:5d} {row['right']:5d} = {row['right'] / n:6.1%} "
             f"{row['answered'] / n:9.1%} {row['wrong']:5d}  {anchor_text}"
         )
     total = sum(r["answered"] for r in table.values())
