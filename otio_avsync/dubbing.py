@@ -13,10 +13,13 @@ replaces the picture estimate when it is confident; the picture estimate is kept
 alongside and a disagreement of more than two frames is reported.
 
 Alignment gives the dub's offset against the reference, so the reference's own
-offset against the picture is added: the reference track's consensus when the
-picture estimator finds it constant over several clips (a mix is slipped as a
-whole, and one number over many clips is far less noisy than one clip's), else
-the clip's own confident estimate, else nothing (the reference is taken as in sync).
+offset against the picture is added when the picture estimator finds the
+reference out of sync: the reference track's consensus when it is constant over
+several clips (a mix is slipped as a whole, and one number over many clips is
+far less noisy than one clip's), else the clip's own confident estimate. A
+reference found in sync adds nothing (its estimate within the tolerance is more
+likely the picture model's noise than the mix's error), and one the picture
+estimator cannot judge is taken as in sync, which the message says.
 """
 
 from __future__ import annotations
@@ -237,12 +240,16 @@ def _reference_track_offset(
     min_confidence: float,
 ) -> tuple[float, float] | str:
     """How to offset the reference against the picture: (offset ms, confidence) for the
-    whole track, ``"clip"`` (each clip's own estimate) or ``"none"`` (taken as in sync).
+    whole track, ``"in_sync"`` (the picture estimator finds it in sync), ``"clip"``
+    (each clip's own estimate) or ``"none"`` (taken as in sync, unconfirmed).
 
-    The track's consensus when the picture estimator finds it constant over at least
-    two clips; each clip's own estimate when the track drifts or jumps, or has only
-    one clip; nothing when its clips disagree or go unjudged (their estimates are not
-    to be trusted one by one either).
+    The track's consensus when the picture estimator finds it constant and out of
+    sync over at least two clips; each clip's own estimate when the track drifts or
+    jumps, or has only one clip; nothing when its clips disagree or go unjudged
+    (their estimates are not to be trusted one by one either). A reference found
+    *in* sync adds nothing: its estimate within the tolerance is the picture
+    model's noise more often than the mix's own error, and audio-to-audio
+    alignment is far more precise than that noise.
     """
     from otio_avsync.consensus import track_consensus
 
@@ -252,6 +259,8 @@ def _reference_track_offset(
     for c in track_consensus(ref_results, tolerance=tolerance, min_confidence=min_confidence):
         if c.status not in (Status.IN_SYNC, Status.OUT_OF_SYNC) or c.clips < 2:
             return "none"
+        if c.status is Status.IN_SYNC and c.model == "constant":
+            return "in_sync"
         if c.model == "constant" and c.offset_ms is not None:
             return c.offset_ms, c.confidence
         return "clip"
@@ -273,10 +282,12 @@ def _combine(
     # The reference's own offset against the picture (see the module docstring).
     if isinstance(track_base, tuple):
         base, base_conf, basis = track_base[0], track_base[1], "reference track consensus"
+    elif track_base == "in_sync" or (track_base == "clip" and ref_res.status is Status.IN_SYNC):
+        base, base_conf, basis = 0.0, 1.0, "reference found in sync by the picture estimator"
     elif (
         track_base == "clip"
         and ref_res.offset_ms is not None
-        and ref_res.status in (Status.IN_SYNC, Status.OUT_OF_SYNC)
+        and ref_res.status is Status.OUT_OF_SYNC
     ):
         base, base_conf, basis = ref_res.offset_ms, ref_res.confidence, "reference clip"
     else:
