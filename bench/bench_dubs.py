@@ -245,6 +245,7 @@ def main() -> int:
                         row["clips"] += 1
                         row["answered"] += answered
                         row["right"] += answered and right
+                        row["pooled"] += bool(answered and (r.reference or {}).get("pooled"))
                         if answered and not right:
                             row["wrong"] += 1
                             wrong_rows.append(
@@ -296,6 +297,8 @@ def _print(table, anchor_hits, drift_rows, jump_rows, wrong_rows, silent_rows, c
     total = sum(r["answered"] for r in table.values())
     wrong = sum(r["wrong"] for r in table.values())
     print(f"confident wrong answers: {wrong} of {total} answered ({wrong / max(total, 1):.2%})")
+    pooled = sum(r["pooled"] for r in table.values())
+    print(f"answered through the track's other clips (weak on their own): {pooled}")
     for w in wrong_rows[:12]:
         print(f"  wrong: {w}")
     print(f"uncertain no-bed clips whose message does not say why: {len(silent_rows)}")
