@@ -177,7 +177,14 @@ def _one(
     )
     if not answered:
         return TrackConsensus(
-            key, Status.UNCERTAIN, None, 0.0, 0, 0.0, "constant", language=lang,
+            key,
+            Status.UNCERTAIN,
+            None,
+            0.0,
+            0,
+            0.0,
+            "constant",
+            language=lang,
             message=f"No clip of {key} could be judged with confidence.",
         )
     t = np.array([p[1] for p in points])
@@ -193,8 +200,16 @@ def _one(
     agreeing = float(np.mean(fit["inliers"]))
     conf = float(np.average(w, weights=None) * agreeing) * min(1.0, 0.5 + 0.25 * len(points))
     c = TrackConsensus(
-        key, Status.UNCERTAIN, None, conf, len(points), agreeing, choice, language=lang,
-        span_s=span, points=points,
+        key,
+        Status.UNCERTAIN,
+        None,
+        conf,
+        len(points),
+        agreeing,
+        choice,
+        language=lang,
+        span_s=span,
+        points=points,
     )
     ends: list[float]
     if choice == "constant":
@@ -210,8 +225,7 @@ def _one(
         ends = [c.offset_ms, c.offset_end_ms]
         c.message = (
             f"{key}: drifts {c.drift_ppm:+.0f} ppm, from {c.offset_ms:+.0f} ms to "
-            f"{c.offset_end_ms:+.0f} ms"
-            + (f" (likely {c.drift_cause})" if c.drift_cause else "")
+            f"{c.offset_end_ms:+.0f} ms" + (f" (likely {c.drift_cause})" if c.drift_cause else "")
         )
     else:
         j = fit["index"]
@@ -233,8 +247,8 @@ def _one(
     model = [
         (r.reference or {}).get("model_offset_ms")
         for r in answered
-        if (r.reference or {}).get("used") and (r.reference or {}).get("model_confidence", 0)
-        >= min_confidence
+        if (r.reference or {}).get("used")
+        and (r.reference or {}).get("model_confidence", 0) >= min_confidence
     ]
     model = [m for m in model if m is not None]
     if len(model) >= max(2, len(points) // 2):

@@ -69,6 +69,8 @@ STFT_SIZE = 512
 BAND_HZ = (100.0, 7000.0)
 #: Rival peaks are looked for this far (seconds) from the best one and beyond.
 RIVAL_GUARD_S = 0.02
+#: Below confidence, a best peak at least this high means a rival nearly as high.
+AMBIGUOUS_Z = 10.0
 #: A match this sure without a drift is not tried with the conforms' drifts.
 SURE = 0.9
 #: A drift other than none must beat none's peak ratio by this factor.
@@ -253,10 +255,12 @@ class ReferenceEstimator:
         conf = match_confidence(best.z, best.ratio)
         note = ""
         if conf < 0.5:
+            # Two strong peaks of nearly one height: a sound the reference holds twice.
+            # Weak peaks: nothing in common (no bed, or one too quiet under the dialogue).
             note = (
-                "no music or effects in common with the reference"
-                if best.ratio < 1.25 or best.z < 5.5
-                else "the match with the reference is ambiguous (a repeated sound?)"
+                "the match with the reference is ambiguous (a repeated sound?)"
+                if best.z >= AMBIGUOUS_Z
+                else "no music or effects in common with the reference"
             )
         return Estimate(
             offset * 1000.0,
