@@ -26,7 +26,7 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check otio_avsync plugin_manifest tests bench scripts
+	$(VENV)/bin/ruff check otio_avsync tests bench scripts
 
 bench: install
 	$(PY) bench/bench_audit.py

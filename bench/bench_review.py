@@ -2,7 +2,7 @@
 
     python bench/bench_review.py [--clips 1000] [--languages eng] [--repeat 3]
 
-Builds a synthetic annotated timeline (``otio_avsync.review.synthetic``: the
+Builds a synthetic annotated timeline (``otio_avsync.ui.synthetic``: the
 metadata an audit writes, curves, windows and attention maps included, without
 media), writes it as .otio (cached in bench/out/), then opens it in the review
 window offscreen and measures, from the open call: the table filled (the
@@ -27,7 +27,7 @@ OUT = Path(__file__).resolve().parent / "out"
 def build(clips: int, languages: tuple[str, ...]) -> Path:
     import opentimelineio as otio
 
-    from otio_avsync.review.synthetic import annotated_timeline
+    from otio_avsync.ui.synthetic import annotated_timeline
 
     OUT.mkdir(parents=True, exist_ok=True)
     path = OUT / f"review_{clips}_{'-'.join(languages)}.avsync.otio"
@@ -51,7 +51,7 @@ def main() -> None:
     path = build(args.clips, languages)
     size_mb = path.stat().st_size / 1e6
 
-    from otio_avsync.review import model as rm
+    from otio_avsync.ui import model as rm
 
     qt_free = []
     for _ in range(args.repeat):
@@ -64,7 +64,7 @@ def main() -> None:
 
     app = QApplication.instance() or QApplication([])
     t0 = time.perf_counter()
-    from otio_avsync.review.window import ReviewWindow
+    from otio_avsync.ui.window import ReviewWindow
 
     window = ReviewWindow(interactive=False)
     window.show()

@@ -554,7 +554,7 @@ def review(timeline: Path | None) -> None:
     Needs PySide6 (pip install 'otio-avsync[review]'). Decisions are saved to a
     new timeline (File > Save as); the opened file is never overwritten unless asked.
     """
-    from otio_avsync.review import run_review
+    from otio_avsync.ui import run_review
 
     sys.exit(run_review(timeline))
 

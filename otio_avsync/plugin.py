@@ -1,4 +1,4 @@
-"""Package code behind the OTIO plugin modules in ``plugin_manifest/``.
+"""Package code behind the OTIO plugin modules in ``otio_avsync/plugin_manifest/``.
 
 OTIO loads plugin modules under its own module names, so those stay thin and
 import this module absolutely. Nothing heavy is imported at module level: OTIO

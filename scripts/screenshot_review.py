@@ -65,7 +65,7 @@ def main() -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from otio_avsync.review.window import ReviewWindow
+    from otio_avsync.ui.window import ReviewWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     window = ReviewWindow(interactive=False)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MANIFEST = ROOT / "plugin_manifest" / "plugin_manifest.json"
+MANIFEST = ROOT / "otio_avsync" / "plugin_manifest" / "plugin_manifest.json"
 SHARED_MEDIA = ROOT.parent / "shared" / "media"
 
 # Before anything imports opentimelineio: load our manifest from the source tree

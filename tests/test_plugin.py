@@ -128,6 +128,17 @@ def test_installed_wheel_registers_plugin(tmp_path: Path) -> None:
     assert pkg_file.startswith(str(target))
     assert adapter_path.startswith(str(target / "otio_avsync" / "plugin_manifest"))
     assert hooked == "True" and "avsync_relink" in linkers
+    # Run from the checkout root, the source package hides the installed one: it must
+    # be the same package, so the entry point still finds its manifest there.
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "could not load plugin" not in proc.stderr, proc.stderr
+    pkg_file, adapter_path, hooked, linkers, *_ = proc.stdout.strip().splitlines()
+    assert pkg_file.startswith(str(ROOT / "otio_avsync"))
+    assert adapter_path.startswith(str(ROOT / "otio_avsync" / "plugin_manifest"))
+    assert hooked == "True" and "avsync_relink" in linkers
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from otio_avsync import METADATA_KEY
-from otio_avsync.review import model as rm
-from otio_avsync.review.synthetic import annotated_timeline
+from otio_avsync.ui import model as rm
+from otio_avsync.ui.synthetic import annotated_timeline
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,8 +60,8 @@ def media_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_importing_the_package_and_plugin_loads_no_qt() -> None:
     code = (
-        "import sys, otio_avsync, otio_avsync.cli, otio_avsync.plugin, otio_avsync.review, "
-        "otio_avsync.review.model, otio_avsync.review.media; "
+        "import sys, otio_avsync, otio_avsync.cli, otio_avsync.plugin, otio_avsync.ui, "
+        "otio_avsync.ui.model, otio_avsync.ui.media; "
         "sys.exit(1 if any(m.startswith('PySide6') for m in sys.modules) else 0)"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
@@ -169,7 +169,7 @@ def test_evidence_helpers() -> None:
 
 def test_ab_clips_shift_the_sound_by_the_offset(media_file: Path, tmp_path: Path) -> None:
     from otio_avsync.decode import read_audio
-    from otio_avsync.review.media import JobIndex, render_ab
+    from otio_avsync.ui.media import JobIndex, render_ab
 
     timeline, rows, summary = rm.open_timeline(media_file)
     row = next(r for r in rows if r.status == "out_of_sync")
@@ -206,7 +206,7 @@ needs_qt = pytest.mark.skipif(not HAS_QT, reason="the review panel needs PySide6
 
 @pytest.fixture
 def window(qtbot):
-    from otio_avsync.review.window import ReviewWindow
+    from otio_avsync.ui.window import ReviewWindow
 
     w = ReviewWindow(interactive=False)
     qtbot.addWidget(w)
@@ -282,7 +282,7 @@ def test_open_select_decide_with_keys_save_and_reopen(qtbot, window, synthetic_f
     assert other.decision["action"] == "reject" and other.decision["offset_ms"] is None
 
     # the table shows the decisions
-    from otio_avsync.review.window import COLUMNS
+    from otio_avsync.ui.window import COLUMNS
 
     col = [c[0] for c in COLUMNS]
     idx = window.proxy.mapFromSource(window.table_model.index(other.index, col.index("decision")))
@@ -397,7 +397,7 @@ def test_cli_review_command() -> None:
     result = CliRunner().invoke(main, ["review", "/no/such/file.otio"])
     assert result.exit_code == 2
     done = subprocess.run(
-        [sys.executable, "-m", "otio_avsync.review", "--help"],
+        [sys.executable, "-m", "otio_avsync.ui", "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,7 +1,7 @@
 """The review panel's media work, without Qt: evidence to draw and A/B clips to play.
 
 Everything here decodes or encodes, so the panel runs it off the UI thread
-(:mod:`otio_avsync.review.worker`). Times are seconds from the start of the
+(:mod:`otio_avsync.ui.worker`). Times are seconds from the start of the
 row's analysed span, the span the audit looked at (:func:`otio_avsync.jobs.build_jobs`
 with the audit's own settings, read back from the timeline summary).
 """
@@ -21,7 +21,7 @@ import numpy as np
 import opentimelineio as otio
 
 from otio_avsync.jobs import AnalysisJob
-from otio_avsync.review.model import Row
+from otio_avsync.ui.model import Row
 
 __all__ = ["ABClips", "Evidence", "JobIndex", "load_evidence", "render_ab"]
 

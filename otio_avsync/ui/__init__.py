@@ -1,7 +1,7 @@
 """The review panel: a Qt window for editors to review flagged clips and decide.
 
-``otio-avsync review ANNOTATED.otio`` or ``python -m otio_avsync.review``. The
-data layer (:mod:`otio_avsync.review.model`, :mod:`otio_avsync.review.media`)
+``otio-avsync review ANNOTATED.otio`` or ``python -m otio_avsync.ui``. The
+data layer (:mod:`otio_avsync.ui.model`, :mod:`otio_avsync.ui.media`)
 needs no Qt; PySide6 (the ``review`` extra) is imported only when a window
 opens, so importing this package, the CLI or the OTIO plugin never loads Qt.
 """
@@ -47,7 +47,7 @@ def run_review(path: str | os.PathLike | None = None, *, argv: list[str] | None 
     _require_qt()
     from PySide6.QtWidgets import QApplication
 
-    from otio_avsync.review.window import ReviewWindow
+    from otio_avsync.ui.window import ReviewWindow
 
     app = QApplication.instance() or QApplication(argv or [sys.argv[0]])
     app.setApplicationName("otio-avsync review")
@@ -60,11 +60,11 @@ def run_review(path: str | os.PathLike | None = None, *, argv: list[str] | None 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m otio_avsync.review [ANNOTATED.otio]``: user errors as one line, status 2."""
+    """``python -m otio_avsync.ui [ANNOTATED.otio]``: user errors as one line, status 2."""
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m otio_avsync.review",
+        prog="python -m otio_avsync.ui",
         description="Review the sync results of an annotated timeline and decide per clip.",
     )
     parser.add_argument("timeline", nargs="?", help="an annotated timeline (.otio)")

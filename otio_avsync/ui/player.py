@@ -1,6 +1,6 @@
 """A/B playback with QtMultimedia: the sound as it is, and as it would be after the fix.
 
-Both clips hold the same picture (see :func:`otio_avsync.review.media.render_ab`),
+Both clips hold the same picture (see :func:`otio_avsync.ui.media.render_ab`),
 so switching side keeps the position: the editor hears the same moment with
 and without the slip. Without QtMultimedia (or without its system libraries)
 the player says why and the rest of the panel works on.

@@ -46,10 +46,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from otio_avsync.review import model as rm
-from otio_avsync.review.model import Row, RowFilter
-from otio_avsync.review.player import ABPlayer
-from otio_avsync.review.widgets import (
+from otio_avsync.ui import model as rm
+from otio_avsync.ui.model import Row, RowFilter
+from otio_avsync.ui.player import ABPlayer
+from otio_avsync.ui.widgets import (
     DECISION_COLORS,
     AttentionView,
     CurveView,
@@ -58,7 +58,7 @@ from otio_avsync.review.widgets import (
     rgb_image,
     status_color,
 )
-from otio_avsync.review.worker import Worker
+from otio_avsync.ui.worker import Worker
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -530,7 +530,7 @@ class ReviewWindow(QMainWindow):
         )
 
     def _loaded(self, path: Path | None, timeline: Any, rows: list[Row], summary: dict) -> None:
-        from otio_avsync.review.media import JobIndex
+        from otio_avsync.ui.media import JobIndex
 
         self.player.set_clips(None, None)
         self.path, self.timeline, self.rows, self.summary = path, timeline, rows, summary
@@ -764,7 +764,7 @@ class ReviewWindow(QMainWindow):
         jobs = self.jobs
 
         def work() -> Any:
-            from otio_avsync.review.media import load_evidence
+            from otio_avsync.ui.media import load_evidence
 
             job = jobs.find(row)
             return job, load_evidence(job)
@@ -817,7 +817,7 @@ class ReviewWindow(QMainWindow):
         folder = self._tmp
 
         def work() -> Any:
-            from otio_avsync.review.media import render_ab
+            from otio_avsync.ui.media import render_ab
 
             return render_ab(job, offset, center, folder=folder)
 
@@ -1019,7 +1019,7 @@ class ReviewWindow(QMainWindow):
             return None
         keep = self.current.index if self.current is not None else None
         self.rows = rm.load_rows(self.timeline)
-        from otio_avsync.review.media import JobIndex
+        from otio_avsync.ui.media import JobIndex
 
         self.jobs = JobIndex(
             self.timeline, self.path.parent if self.path else None, self.summary.get("settings")

@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from otio_avsync.review.model import waveform_envelope
+from otio_avsync.ui.model import waveform_envelope
 
 STATUS_COLORS = {
     "in_sync": "#2f9e44",
