@@ -215,6 +215,15 @@ def main() -> None:
 )
 @click.option("--adapter", help="OTIO adapter to read TIMELINE with (default: from its suffix).")
 @click.option(
+    "-a",
+    "--adapter-arg",
+    "adapter_args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Argument for the reading adapter, as otioconvert -a (repeatable): e.g. rate=25 for "
+    "an EDL (default: its media's frame rate).",
+)
+@click.option(
     "--media-dir",
     "media_dirs",
     multiple=True,
@@ -251,6 +260,7 @@ def audit(
     output: Path | None,
     reports: tuple[str, ...],
     adapter: str | None,
+    adapter_args: tuple[str, ...],
     media_dirs: tuple[str, ...],
     fail_on: tuple[str, ...],
     reference: str | None,
@@ -266,7 +276,8 @@ def audit(
     from otio_avsync.plugin import relink_timeline
     from otio_avsync.report import to_json
     from otio_avsync.timeline_io import (
-        read_timeline,
+        parse_adapter_args,
+        read_timeline_for_audit,
         rebase_relative_urls,
         same_file,
         write_timeline,
@@ -275,7 +286,9 @@ def audit(
     _check_report_suffixes(reports)
     if output is not None and timeline.exists() and output.exists() and same_file(output, timeline):
         raise AvsyncError(f"refusing to overwrite the input file {timeline}; choose another -o")
-    tl = read_timeline(timeline, adapter=adapter)
+    tl, note = read_timeline_for_audit(timeline, adapter, parse_adapter_args(adapter_args))
+    if note:
+        click.echo(f"otio-avsync: {note}", err=True)
     work = copy.deepcopy(tl)
     if media_dirs:
         relink_timeline(work, [Path(d) for d in media_dirs])
