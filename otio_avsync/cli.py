@@ -97,20 +97,21 @@ def _options(
 
 
 def _run_audit(timeline: Any, options: Any, base_dir: Any, quiet: bool) -> Any:
-    """Audit with a progress bar on stderr (hidden when quiet or not a terminal)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    """Audit with progress on stderr: a live bar on a terminal, plain lines in logs and pipes."""
     from otio_avsync.audit import audit_timeline
 
-    console = Console(stderr=True)
+    console = _console(stderr=True)
+    if quiet or not console.is_terminal:
+        progress = None if quiet else _progress_lines()
+        return audit_timeline(timeline, options, base_dir=base_dir, progress=progress)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
-        disable=quiet,
         transient=True,
     ) as bar:
         task = bar.add_task("analysing", total=None)
@@ -121,9 +122,30 @@ def _run_audit(timeline: Any, options: Any, base_dir: Any, quiet: bool) -> Any:
         return audit_timeline(timeline, options, base_dir=base_dir, progress=progress)
 
 
-def _print_table(result: Any, *, expected: dict[str, float] | None = None, title: str = "") -> None:
+def _progress_lines() -> Any:
+    from otio_avsync.progress import ProgressLines
+
+    return ProgressLines(sys.stderr)
+
+
+def _console(stderr: bool = False) -> Any:
+    """A rich console; off a terminal it is wide enough that tables are never cut."""
     from rich.console import Console
+
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, width=_PIPE_WIDTH)
+    return console
+
+
+#: Table width when writing to a pipe or a file: a log line may be long, but not cut.
+_PIPE_WIDTH = 400
+
+
+def _print_table(result: Any, *, expected: dict[str, float] | None = None, title: str = "") -> None:
     from rich.table import Table
+
+    from otio_avsync.progress import summary_line
 
     colours = {"in_sync": "green", "out_of_sync": "red", "uncertain": "yellow"}
     table = Table(title=title or None)
@@ -149,17 +171,19 @@ def _print_table(result: Any, *, expected: dict[str, float] | None = None, title
         # In/out of sync speak for themselves; explain only the other verdicts.
         cells.append("" if r.status in (Status.IN_SYNC, Status.OUT_OF_SYNC) else r.message)
         table.add_row(*cells)
-    Console().print(table)
+    _console().print(table)
     _print_tracks(result)
-    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.counts().items())
-    click.echo(f"{len(result.results)} result(s): {counts}; {len(result.flagged)} flagged.")
+    click.echo(summary_line(result))
 
 
 def _print_tracks(result: Any) -> None:
     """One line per sound track (or stream language): its consensus, drift or jump."""
+    from otio_avsync.progress import plural
+
     ref = getattr(result, "reference", None)
-    if ref:
-        click.echo(f"Reference: {ref['key']} ({ref['chosen']}); {ref['aligned']} sound(s) aligned.")
+    if ref and ref.get("aligned"):  # with one sound there is nothing to align: say nothing
+        aligned = plural(int(ref["aligned"]), "sound")
+        click.echo(f"Reference: {ref['key']} ({ref['chosen']}); {aligned} aligned to it.")
     for t in getattr(result, "tracks", None) or []:
         if t.clips:
             click.echo(f"  [{t.status.value}] {t.message}")
@@ -302,7 +326,9 @@ def audit(
         reference=reference,
         reference_search_ms=reference_search_ms,
     )
-    result = _run_audit(work, options, timeline.resolve().parent, quiet or as_json)
+    result = _run_audit(work, options, timeline.resolve().parent, quiet)
+    for line in (work.metadata.get("otio_avsync") or {}).get("notes") or []:
+        click.echo(f"otio-avsync: {line}", err=True)
     protect = [str(timeline)]
     if output is not None:
         rebase_relative_urls(work, timeline.resolve().parent, output.resolve().parent)

@@ -51,6 +51,7 @@ def post_adapter_read(in_timeline: Any, argument_map: dict[str, Any] | None = No
     args = {k: v for k, v in (argument_map or {}).items() if isinstance(k, str)}
     from otio_avsync.audit import AuditOptions, audit_timeline
     from otio_avsync.errors import AvsyncError
+    from otio_avsync.progress import summary_line
     from otio_avsync.results import parse_tolerance
 
     try:
@@ -61,14 +62,45 @@ def post_adapter_read(in_timeline: Any, argument_map: dict[str, Any] | None = No
             reference=str(args["avsync_reference"]) if args.get("avsync_reference") else None,
             reference_search_ms=float(args.get("avsync_reference_search_ms", 10000.0)),
         )
-        folders = _folders(args.get("avsync_search"))
+        # OTIO runs this hook before the media linker: relink here when our linker's
+        # arguments (-M search=DIR) or avsync_search are given, else clips read as missing.
+        linker = args.get("media_linker_argument_map") or {}
+        folders = _folders(args.get("avsync_search")) + _folders(linker.get("search"))
         if folders:
             relink_timeline(in_timeline, folders)
-        audit_timeline(in_timeline, options, base_dir=args.get("avsync_base") or os.getcwd())
+        base = args.get("avsync_base") or _reading_folder() or os.getcwd()
+        result = audit_timeline(
+            in_timeline, options, base_dir=base, progress=_progress_lines("otio-avsync hook")
+        )
     except (AvsyncError, ValueError) as exc:
         print(f"otio-avsync: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    for note in in_timeline.metadata.get("otio_avsync", {}).get("notes") or []:
+        print(f"otio-avsync: {note}", file=sys.stderr)
+    print(f"otio-avsync: {summary_line(result)}", file=sys.stderr)
     return in_timeline
+
+
+def _reading_folder() -> str | None:
+    """The folder of the file OTIO is reading, so relative media paths resolve as in the CLI.
+
+    OTIO passes the hook no file path; its ``Adapter.read_from_file`` frame has it.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "read_from_file" and "opentimelineio" in code.co_filename:
+            path = frame.f_locals.get("filepath")
+            if isinstance(path, str | os.PathLike) and os.path.isfile(path):
+                return str(Path(path).resolve().parent)
+        frame = frame.f_back
+    return None
+
+
+def _progress_lines(label: str) -> Any:
+    from otio_avsync.progress import ProgressLines
+
+    return ProgressLines(sys.stderr, label=label)
 
 
 # -- media linker -------------------------------------------------------------------
