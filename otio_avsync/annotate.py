@@ -42,6 +42,44 @@ def marker_color(status: Status) -> str:
     return _COLORS.get(status, otio.schema.MarkerColor.ORANGE)
 
 
+#: Raven colours a clip by ``clip.metadata["raven"]["color"]``: flagged clips stand out.
+RAVEN_KEY = "raven"
+_RAVEN_COLORS = {
+    Status.OUT_OF_SYNC: otio.schema.MarkerColor.RED,
+    Status.UNCERTAIN: otio.schema.MarkerColor.YELLOW,
+    Status.IN_SYNC: None,  # left alone: the cut's own colours stay
+}
+
+
+def _set_raven_color(clip: otio.schema.Clip, status: Status, meta: dict[str, Any]) -> None:
+    """Colour the clip in Raven by its status; ``meta["raven_color"]`` records what we did."""
+    colour = _RAVEN_COLORS.get(status, otio.schema.MarkerColor.ORANGE)
+    raven = clip.metadata.get(RAVEN_KEY)
+    if colour is None or (raven is not None and not isinstance(raven, Mapping)):
+        return
+    was = raven.get("color") if raven is not None else None
+    meta["raven_color"] = {"set": colour, "was": was}
+    if raven is None:
+        clip.metadata[RAVEN_KEY] = {"color": colour}
+    else:
+        raven["color"] = colour
+
+
+def _unset_raven_color(clip: otio.schema.Clip, record: Any) -> None:
+    """Undo :func:`_set_raven_color`, unless someone has changed the colour since."""
+    raven = clip.metadata.get(RAVEN_KEY)
+    if not isinstance(record, Mapping) or not isinstance(raven, Mapping):
+        return
+    if raven.get("color") != record.get("set"):
+        return
+    if record.get("was") is not None:
+        raven["color"] = record["was"]
+        return
+    del raven["color"]
+    if not len(raven):
+        del clip.metadata[RAVEN_KEY]
+
+
 def marker_name(result: ClipResult) -> str:
     """``avsync +3f (+125 ms)``; ``avsync ? +1f (+40 ms)`` when uncertain; else the status."""
     if result.status in (Status.IN_SYNC, Status.OUT_OF_SYNC):
@@ -76,6 +114,7 @@ def clear(timeline: otio.schema.Timeline) -> int:
         if isinstance(item, otio.schema.Clip) and METADATA_KEY in item.metadata:
             meta = item.metadata[METADATA_KEY]
             if isinstance(meta, Mapping) and "status" in meta:
+                _unset_raven_color(item, meta.get("raven_color"))
                 del item.metadata[METADATA_KEY]
         if isinstance(item, otio.schema.Track) and METADATA_KEY in item.metadata:
             meta = item.metadata[METADATA_KEY]
@@ -129,6 +168,7 @@ def annotate(
         marker = _marker(clip, top, len(group))
         if key in previous:
             notes += carry_over(clip.name, previous[key], meta, group, marker)
+        _set_raven_color(clip, top.status, meta)
         clip.metadata[METADATA_KEY] = meta
         clip.markers.append(marker)
 

@@ -235,3 +235,36 @@ def test_offsets_never_read_minus_zero() -> None:
 def test_json_summary_unchanged_by_progress(cut) -> None:
     run = cli("audit", str(cut.path), "--estimator", "baseline", "--json")
     assert json.loads(run.stdout)["summary"] == {"in_sync": 1, "out_of_sync": 1}
+
+
+# -- Raven ----------------------------------------------------------------------------------
+
+
+def test_raven_colours_flagged_clips_and_a_rerun_removes_only_ours(cut) -> None:
+    from otio_avsync.annotate import clear
+
+    tl = read_timeline(cut.path)
+    pictures = {c.name: c for c in tl.video_tracks()[0].find_clips()}
+    pictures["rerun_00"].metadata["raven"] = {"color": "PURPLE", "note": "the editor's"}
+    pictures["rerun_01"].metadata["raven"] = {"color": "CYAN"}
+    audit_timeline(tl, BASELINE, base_dir=cut.path.parent)
+    assert dict(pictures["rerun_00"].metadata["raven"]) == {"color": "PURPLE", "note": "the editor's"}
+    assert pictures["rerun_01"].metadata["raven"]["color"] == "RED"
+    # The media goes missing: a re-run turns the flagged clip ORANGE, the other too.
+    bad = otio.schema.MissingReference()
+    for clip in tl.find_clips():
+        clip.media_reference = bad.clone()
+    audit_timeline(tl, BASELINE, base_dir=cut.path.parent)
+    assert pictures["rerun_00"].metadata["raven"]["color"] == "ORANGE"
+    assert pictures["rerun_01"].metadata["raven"]["color"] == "ORANGE"
+    # Clearing gives back the editor's own colours, and the clips' other Raven settings.
+    clear(tl)
+    assert dict(pictures["rerun_00"].metadata["raven"]) == {"color": "PURPLE", "note": "the editor's"}
+    assert dict(pictures["rerun_01"].metadata["raven"]) == {"color": "CYAN"}
+    # A clip that had no Raven colour loses the key entirely; one recoloured since is left alone.
+    del pictures["rerun_00"].metadata["raven"]
+    audit_timeline(tl, BASELINE, base_dir=cut.path.parent)
+    pictures["rerun_01"].metadata["raven"]["color"] = "BLUE"
+    clear(tl)
+    assert "raven" not in pictures["rerun_00"].metadata
+    assert pictures["rerun_01"].metadata["raven"]["color"] == "BLUE"
