@@ -191,7 +191,7 @@ def analyse_job(
     timings: dict[str, float] | None = None,
 ) -> ClipResult:
     """analyse_job(job, estimator, options) -> ClipResult; never raises for bad media."""
-    from otio_avsync.render import render, thumbnail_png
+    from otio_avsync.render import render, thumbnail_jpeg
 
     result = ClipResult(
         clip_name=job.clip_name,
@@ -252,6 +252,6 @@ def analyse_job(
     if result.status is Status.UNCERTAIN:
         result.message = est.note or f"confidence {est.confidence:.0%} is below the threshold"
     result.message = describe(result)
-    if options.thumbnails:
-        result.thumbnail_png = thumbnail_png(job)
+    if options.thumbnails and result.status in (Status.OUT_OF_SYNC, Status.UNCERTAIN):
+        result.thumbnail_jpeg = thumbnail_jpeg(job)  # only where a picture helps: kept small
     return result

@@ -190,15 +190,17 @@ def _print_tracks(result: Any) -> None:
 
 
 def _write_reports(result: Any, reports: tuple[str, ...], title: str, protect: list[str]) -> None:
-    from otio_avsync.report import render_report
+    from otio_avsync.report import context_from_audit, write_report
     from otio_avsync.timeline_io import write_atomic
 
+    context = context_from_audit(result)
     for target in reports:
         fmt = Path(target).suffix.lstrip(".").lower()
-        text = render_report(result.results, fmt, title=title)
-        write_atomic(
-            target, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"), protect=protect
-        )
+
+        def writer(tmp: Path, fmt: str = fmt) -> None:
+            write_report(result.results, fmt, tmp, title=title, context=context)
+
+        write_atomic(target, writer, protect=protect)
 
 
 def _check_report_suffixes(reports: tuple[str, ...]) -> None:

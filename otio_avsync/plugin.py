@@ -194,7 +194,7 @@ def write_report_to_string(input_otio: Any, format: str = "json") -> str:
     The audit report of an annotated timeline (``-H avsync=1`` or ``otio-avsync audit``).
     """
     from otio_avsync.errors import AvsyncError
-    from otio_avsync.report import render_report, results_from_timeline
+    from otio_avsync.report import context_from_timeline, render_report, results_from_timeline
 
     results = results_from_timeline(input_otio)
     if not results:
@@ -202,4 +202,9 @@ def write_report_to_string(input_otio: Any, format: str = "json") -> str:
             "the timeline has no otio-avsync results; read it with -H avsync=1 "
             "or run 'otio-avsync audit' first"
         )
-    return render_report(results, format, title=getattr(input_otio, "name", "") or "timeline")
+    return render_report(
+        results,
+        format,
+        title=getattr(input_otio, "name", "") or "timeline",
+        context=context_from_timeline(input_otio),
+    )

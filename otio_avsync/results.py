@@ -153,7 +153,8 @@ class ClipResult:
     #: Record timecode of the clip start, for people.
     record_tc: str | None = None
     track_name: str | None = None
-    thumbnail_png: bytes | None = None
+    #: A small JPEG of the span's middle frame (flagged and uncertain clips), for HTML reports.
+    thumbnail_jpeg: bytes | None = None
     #: The model's attention (see :mod:`otio_avsync.estimators.attention`); None otherwise.
     attention: dict[str, Any] | None = None
     #: Alignment against the reference sound (see :mod:`otio_avsync.dubbing`); None otherwise.
