@@ -392,6 +392,12 @@ def _card(i: int, r: ClipResult) -> str:
     )
 
 
+def _middle(r: ClipResult) -> float:
+    """The middle of a result's clip in the cut, seconds (0 when unknown)."""
+    place = _placement(r)
+    return place[0] + place[1] / 2 if place else 0.0
+
+
 def _tracks(context: Mapping[str, Any], results: list[ClipResult]) -> str:
     tracks = [t for t in context.get("tracks") or [] if isinstance(t, Mapping) and t.get("clips")]
     if not tracks:
@@ -400,7 +406,7 @@ def _tracks(context: Mapping[str, Any], results: list[ClipResult]) -> str:
     for t in tracks:
         key = t.get("key")
         points = [
-            ((r.span_start_s or 0.0) + (r.span_duration_s or 0.0) / 2, float(r.offset_ms))
+            (_middle(r), float(r.offset_ms))
             for r in results
             if r.audio_source is not None
             and r.audio_source.key() == key
