@@ -45,7 +45,8 @@ class AuditOptions:
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     max_span_s: float = 60.0
     thumbnails: bool = False
-    fail_on: tuple[Status, ...] = (Status.OUT_OF_SYNC,)
+    #: A clip whose analysis failed (``error``) fails a QC run too: nobody checked it.
+    fail_on: tuple[Status, ...] = (Status.OUT_OF_SYNC, Status.ERROR)
     #: The original mix the other sounds are aligned to: a track name or a language;
     #: None picks one (see :mod:`otio_avsync.dubbing`); "none" turns alignment off.
     reference: str | None = None

@@ -77,7 +77,7 @@ def _options(
     estimator: str,
     search_ms: float,
     min_confidence: float,
-    fail_on: tuple[str, ...] = ("out_of_sync",),
+    fail_on: tuple[str, ...] = ("out_of_sync", "error"),
     thumbnails: bool = False,
     reference: str | None = None,
     reference_search_ms: float = 10000.0,
@@ -259,7 +259,7 @@ def main() -> None:
 @click.option(
     "--fail-on",
     multiple=True,
-    default=("out_of_sync",),
+    default=("out_of_sync", "error"),
     show_default=True,
     type=click.Choice([s.value for s in Status]),
     help="Statuses that make the exit status 1 (repeatable).",

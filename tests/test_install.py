@@ -103,3 +103,21 @@ def test_editable_install_registers_plugin(tmp_path: Path) -> None:
     assert pkg == str(ROOT / "otio_avsync" / "__init__.py")
     assert adapter.startswith(str(ROOT / "otio_avsync" / "plugin_manifest"))
     assert "avsync_audit" in hooks and "avsync_audit" in post_read
+
+
+def _make(*args: str) -> int:
+    return subprocess.run(
+        ["make", "-q", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    ).returncode
+
+
+@pytest.mark.skipif(
+    not (ROOT / ".venv" / ".package-installed").exists(),
+    reason="the package was not installed by 'make install' (no stamp to compare)",
+)
+def test_make_reinstalls_only_when_sources_change() -> None:
+    """``make test`` after ``make install``: nothing to redo, unless a source is newer."""
+    assert _make("install") == 0  # up to date (today's Makefile always reinstalls)
+    assert _make("install", "-W", "otio_avsync/cli.py") == 1
+    assert _make("install", "-W", "otio_avsync/plugin_manifest/plugin_manifest.json") == 1
+    assert _make("install", "-W", "tests/test_install.py") == 0

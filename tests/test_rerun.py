@@ -268,3 +268,14 @@ def test_raven_colours_flagged_clips_and_a_rerun_removes_only_ours(cut) -> None:
     clear(tl)
     assert "raven" not in pictures["rerun_00"].metadata
     assert pictures["rerun_01"].metadata["raven"]["color"] == "BLUE"
+
+
+def test_a_clip_that_could_not_be_analysed_fails_the_run_by_default() -> None:
+    from otio_avsync.audit import AuditResult
+    from otio_avsync.results import ClipResult, Status
+
+    broken = ClipResult("a", Status.ERROR, "the decoder failed")
+    assert AuditResult([broken], AuditOptions()).exit_code == 1
+    assert AuditResult([broken], AuditOptions(fail_on=(Status.OUT_OF_SYNC,))).exit_code == 0
+    fail_on_help = cli("audit", "--help").stdout.split("--fail-on")[1].split("--reference")[0]
+    assert "default: out_of_sync, error" in " ".join(fail_on_help.split())
