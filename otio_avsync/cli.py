@@ -592,7 +592,7 @@ def train(
 def review(timeline: Path | None) -> None:
     """Open the review panel on an annotated TIMELINE: see, hear and decide per clip.
 
-    Needs PySide6 (pip install 'otio-avsync[review]'). Decisions are saved to a
+    Needs PySide6 (the package's [review] extra). Decisions are saved to a
     new timeline (File > Save as); the opened file is never overwritten unless asked.
     """
     from otio_avsync.ui import run_review

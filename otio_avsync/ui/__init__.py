@@ -16,7 +16,10 @@ from otio_avsync.errors import AvsyncError
 
 __all__ = ["main", "run_review"]
 
-_INSTALL_HINT = "install it with: pip install 'otio-avsync[review]'"
+_INSTALL_HINT = (
+    "install it with the package's [review] extra "
+    "(pip install PySide6-Essentials==6.11.3 PySide6-Addons==6.11.3)"
+)
 
 
 def _require_qt() -> None:

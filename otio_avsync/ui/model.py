@@ -28,6 +28,7 @@ import opentimelineio as otio
 
 from otio_avsync import METADATA_KEY
 from otio_avsync.annotate import tag_marker
+from otio_avsync.progress import plural
 from otio_avsync.report import plain
 
 __all__ = [
@@ -302,7 +303,7 @@ class TrackSummary:
             parts.append(f"drift {self.drift_ppm:+.0f} ppm")
         elif self.model and self.model != "constant":
             parts.append(self.model)
-        parts.append(f"{self.confidence:.0%} over {self.clips} clip(s)")
+        parts.append(f"{self.confidence:.0%} over {plural(self.clips, 'clip')}")
         return " ".join(parts)
 
 
