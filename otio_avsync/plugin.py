@@ -68,7 +68,10 @@ def post_adapter_read(in_timeline: Any, argument_map: dict[str, Any] | None = No
         folders = _folders(args.get("avsync_search")) + _folders(linker.get("search"))
         if folders:
             relink_timeline(in_timeline, folders)
-        base = args.get("avsync_base") or _reading_folder() or os.getcwd()
+        reading = _reading_file()
+        base = args.get("avsync_base") or (str(reading.parent) if reading else os.getcwd())
+        if reading is not None:
+            _warn_edl_rate(in_timeline, reading, args.get("adapter_arguments") or {}, base)
         result = audit_timeline(
             in_timeline, options, base_dir=base, progress=_progress_lines("otio-avsync hook")
         )
@@ -81,8 +84,8 @@ def post_adapter_read(in_timeline: Any, argument_map: dict[str, Any] | None = No
     return in_timeline
 
 
-def _reading_folder() -> str | None:
-    """The folder of the file OTIO is reading, so relative media paths resolve as in the CLI.
+def _reading_file() -> Path | None:
+    """The file OTIO is reading, so relative media paths resolve as in the CLI.
 
     OTIO passes the hook no file path; its ``Adapter.read_from_file`` frame has it.
     """
@@ -92,9 +95,25 @@ def _reading_folder() -> str | None:
         if code.co_name == "read_from_file" and "opentimelineio" in code.co_filename:
             path = frame.f_locals.get("filepath")
             if isinstance(path, str | os.PathLike) and os.path.isfile(path):
-                return str(Path(path).resolve().parent)
+                return Path(path).resolve()
         frame = frame.f_back
     return None
+
+
+def _warn_edl_rate(timeline: Any, path: Path, adapter_args: Any, base: str) -> None:
+    """An EDL read at the reader's default 24 fps whose media runs otherwise: say so."""
+    from otio_avsync.timeline_io import adapter_name_for, media_rate
+
+    if adapter_name_for(path, None) != "cmx_3600" or "rate" in adapter_args:
+        return
+    rate = media_rate(timeline, base)
+    read_at = float(timeline.duration().rate or 24.0)
+    if rate is not None and abs(rate - read_at) > 1e-3:
+        print(
+            f"otio-avsync: {path.name} was read at {read_at:g} fps but its media runs at "
+            f"{rate:g} fps: offsets will be wrong; read it with -a rate={rate:g}",
+            file=sys.stderr,
+        )
 
 
 def _progress_lines(label: str) -> Any:

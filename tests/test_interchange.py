@@ -135,3 +135,26 @@ def test_outputs_respect_the_umask(cut, tmp_path: Path) -> None:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "a.otio").stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "b.otio").stat().st_mode) == 0o664
+
+
+def test_hook_on_an_edl_warns_about_its_rate(cut, tmp_path: Path) -> None:
+    """otioconvert reads an EDL at 24 fps unless told; the hook says when the media differs."""
+    import subprocess
+    import sys
+
+    edl = cut.path.with_name("hooked.edl")
+    _write_edl(cut, edl)
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    base = [
+        str(Path(sys.executable).parent / "otioconvert"), "-i", str(edl), "-H", "avsync=1",
+        "-H", "avsync_estimator=baseline",
+    ]
+    plain = subprocess.run([*base, "-o", str(tmp_path / "a.otio")], capture_output=True, text=True, env=env, timeout=600)
+    assert plain.returncode == 0, plain.stderr
+    assert "read it with -a rate=25" in plain.stderr
+    told = subprocess.run(
+        [*base, "-a", "rate=25", "-o", str(tmp_path / "b.otio")], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert told.returncode == 0 and "rate=" not in told.stderr, told.stderr
+    statuses = {c.name: c.metadata["otio_avsync"]["status"] for c in read_timeline(tmp_path / "b.otio").video_tracks()[0].find_clips()}
+    assert statuses == {"cut_00": "in_sync", "cut_01": "out_of_sync"}
