@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from otio_avsync import METADATA_KEY, __version__
+from otio_avsync.progress import plural
 from otio_avsync.results import ClipResult, Status
 
 esc = html.escape
@@ -440,7 +441,7 @@ def _settings(context: Mapping[str, Any]) -> str:
     ref = context.get("reference")
     if isinstance(ref, Mapping) and ref.get("key"):
         rows.insert(2, ("reference", f"{ref['key']} ({ref.get('chosen', '')}); "
-                        f"{ref.get('aligned', 0)} sound(s) aligned to it"))
+                        f"{plural(int(ref.get('aligned') or 0), 'sound')} aligned to it"))
     dl = "".join(
         f"<dt>{esc(k)}</dt><dd>{esc(str(v))}</dd>" for k, v in rows if v not in (None, "")
     )
@@ -531,7 +532,7 @@ def write_html(
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>AV sync audit: {esc(title)}</title><style>{_CSS}</style></head><body>\n"
         f"<h1>AV sync audit: {esc(title)}</h1>"
-        f'<p class="sub">{len(results)} result(s), {flagged} out of sync or uncertain. '
+        f'<p class="sub">{plural(len(results), "result")}, {flagged} out of sync or uncertain. '
         f"Offsets: + means the sound is late (slip it earlier). otio-avsync "
         f"{esc(str(context.get('version') or __version__))}, {esc(str(stamp))}.</p>"
         f"<p>{''.join(_chip(s, n) for s, n in counts.items())}</p>\n"
