@@ -279,14 +279,26 @@ _MEASURED = ("in_sync", "out_of_sync", "uncertain")
 
 
 def _snapshot(timeline: otio.schema.Timeline) -> dict[int, dict[str, Any]]:
-    """Our metadata of each clip (plain dicts) before a re-run clears it."""
+    """What a re-run must not lose of each clip's metadata, as plain dicts (before clearing).
+
+    Only the small fields are copied: curves and attention maps are recomputed anyway.
+    """
     from otio_avsync.report import plain
+
+    keep = (*_KEPT, "decision", "audio_source")
+
+    def small(meta: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: plain(meta[k]) for k in keep if k in meta}
 
     found = {}
     for clip in timeline.find_clips():
         meta = clip.metadata.get(METADATA_KEY)
         if isinstance(meta, Mapping) and "status" in meta:
-            found[id(clip)] = plain(meta)
+            entry = small(meta)
+            sources = meta.get("sources")
+            if sources:
+                entry["sources"] = [small(m) for m in sources if isinstance(m, Mapping)]
+            found[id(clip)] = entry
     return found
 
 
@@ -372,6 +384,7 @@ def carry_over(
     kept_result = ""
     for entry, result in zip(new_entries, group, strict=True):
         key = sound_key(entry.get("audio_source"))
+        who = f"{name} ({key})" if multi else name
         before = next(
             (e for e in old_entries if single or sound_key(e.get("audio_source")) == key), None
         )
@@ -389,7 +402,7 @@ def carry_over(
             else:
                 entry["previous_decision"] = {**decision, "estimate_then": _describe(before)}
                 notes.append(
-                    f"{name}: the review decision ({decision.get('action')}) was taken on "
+                    f"{who}: the review decision ({decision.get('action')}) was taken on "
                     f"{_describe(before)}; the audit now finds {_describe(entry)}, so it is "
                     "set aside under 'previous_decision'"
                 )
@@ -399,7 +412,7 @@ def carry_over(
             entry["message"] = f"{entry.get('message', '')} {said}".strip()
             kept_result = kept_result or said
             notes.append(
-                f"{name}: media not found now; the earlier result ({_describe(before)}) "
+                f"{who}: media not found now; the earlier result ({_describe(before)}) "
                 "is kept under 'previous_result'"
             )
     if multi:

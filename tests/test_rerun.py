@@ -279,3 +279,29 @@ def test_a_clip_that_could_not_be_analysed_fails_the_run_by_default() -> None:
     assert AuditResult([broken], AuditOptions(fail_on=(Status.OUT_OF_SYNC,))).exit_code == 0
     fail_on_help = cli("audit", "--help").stdout.split("--fail-on")[1].split("--reference")[0]
     assert "default: out_of_sync, error" in " ".join(fail_on_help.split())
+
+
+def test_decisions_of_a_clip_with_several_sounds_are_kept_per_sound() -> None:
+    from otio_avsync import METADATA_KEY
+    from otio_avsync.annotate import carry_over
+    from otio_avsync.results import AudioSource, ClipResult, Status
+
+    def res(track: str, offset: float, status: Status = Status.OUT_OF_SYNC) -> ClipResult:
+        return ClipResult("c", status, "m", offset_ms=offset, offset_frames=offset / 40, confidence=0.9,
+                          rate=25.0, audio_source=AudioSource("track", track=track))
+
+    old_group = [res("A1", 120.0), res("dub-fra", 40.0, Status.IN_SYNC)]
+    old = {**old_group[0].to_metadata(), "sources": [r.to_metadata() for r in old_group]}
+    old["sources"][0]["decision"] = {"action": "accept", "offset_ms": 120.0}
+    old["sources"][1]["decision"] = {"action": "reject", "offset_ms": None}
+    old["decision"] = {"action": "accept", "offset_ms": 120.0, "source": "A1"}
+    group = [res("A1", 121.0), res("dub-fra", 300.0)]
+    meta = {**group[0].to_metadata(), "sources": [r.to_metadata() for r in group]}
+    marker = otio.schema.Marker(name="avsync +3f (+121 ms)", metadata={METADATA_KEY: {}})
+    notes = carry_over("c", old, meta, group, marker)
+    assert meta["sources"][0]["decision"]["action"] == "accept"
+    assert "decision" not in meta["sources"][1]
+    assert meta["sources"][1]["previous_decision"]["action"] == "reject"
+    assert meta["decision"] == {"action": "accept", "offset_ms": 120.0, "source": "A1"}
+    assert marker.name.endswith("[accepted +120 ms]")
+    assert len(notes) == 1 and "c (dub-fra)" in notes[0] and "+300 ms" in notes[0]
