@@ -127,3 +127,22 @@ def test_attention_overlay_is_light_and_can_be_switched_off(qtbot) -> None:
 
     assert grey(off) > grey(on) + 0.05  # ... and without it the frames are untouched
     w.close()
+
+
+@needs_qt
+def test_missing_xcb_libraries_are_named_with_the_packages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Qt's own message names xcb-cursor0 whatever is missing; the probe names the real one."""
+    import ctypes
+
+    from otio_avsync import ui
+
+    def cdll(path: str, *a, **k):
+        raise OSError("libxcb-icccm.so.4: cannot open shared object file: No such file or directory")
+
+    monkeypatch.setattr(ctypes, "CDLL", cdll)
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("QT_QPA_PLATFORM", raising=False)
+    problem = ui.display_problem()
+    assert problem is not None and "libxcb-icccm.so.4" in problem
+    assert "apt-get install" in problem and "libxcb-icccm4" in problem and "libxcb-keysyms1" in problem
