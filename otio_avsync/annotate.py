@@ -8,6 +8,7 @@ branch moves markers to RGBA colours.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -39,6 +40,44 @@ _COLORS = {
 def marker_color(status: Status) -> str:
     """marker_color(status) -> str: GREEN, RED, YELLOW, or ORANGE (not analysable)."""
     return _COLORS.get(status, otio.schema.MarkerColor.ORANGE)
+
+
+#: Raven colours a clip by ``clip.metadata["raven"]["color"]``: flagged clips stand out.
+RAVEN_KEY = "raven"
+_RAVEN_COLORS = {
+    Status.OUT_OF_SYNC: otio.schema.MarkerColor.RED,
+    Status.UNCERTAIN: otio.schema.MarkerColor.YELLOW,
+    Status.IN_SYNC: None,  # left alone: the cut's own colours stay
+}
+
+
+def _set_raven_color(clip: otio.schema.Clip, status: Status, meta: dict[str, Any]) -> None:
+    """Colour the clip in Raven by its status; ``meta["raven_color"]`` records what we did."""
+    colour = _RAVEN_COLORS.get(status, otio.schema.MarkerColor.ORANGE)
+    raven = clip.metadata.get(RAVEN_KEY)
+    if colour is None or (raven is not None and not isinstance(raven, Mapping)):
+        return
+    was = raven.get("color") if raven is not None else None
+    meta["raven_color"] = {"set": colour, "was": was}
+    if raven is None:
+        clip.metadata[RAVEN_KEY] = {"color": colour}
+    else:
+        raven["color"] = colour
+
+
+def _unset_raven_color(clip: otio.schema.Clip, record: Any) -> None:
+    """Undo :func:`_set_raven_color`, unless someone has changed the colour since."""
+    raven = clip.metadata.get(RAVEN_KEY)
+    if not isinstance(record, Mapping) or not isinstance(raven, Mapping):
+        return
+    if raven.get("color") != record.get("set"):
+        return
+    if record.get("was") is not None:
+        raven["color"] = record["was"]
+        return
+    del raven["color"]
+    if not len(raven):
+        del clip.metadata[RAVEN_KEY]
 
 
 def marker_name(result: ClipResult) -> str:
@@ -75,6 +114,7 @@ def clear(timeline: otio.schema.Timeline) -> int:
         if isinstance(item, otio.schema.Clip) and METADATA_KEY in item.metadata:
             meta = item.metadata[METADATA_KEY]
             if isinstance(meta, Mapping) and "status" in meta:
+                _unset_raven_color(item, meta.get("raven_color"))
                 del item.metadata[METADATA_KEY]
         if isinstance(item, otio.schema.Track) and METADATA_KEY in item.metadata:
             meta = item.metadata[METADATA_KEY]
@@ -100,14 +140,18 @@ def annotate(
     settings: dict[str, Any],
     tracks: list[Any] | None = None,
     reference: dict[str, Any] | None = None,
-) -> None:
-    """annotate(timeline, results, settings={...}, tracks=None) -> None
+) -> list[str]:
+    """annotate(timeline, results, settings={...}, tracks=None) -> notes
 
     Replaces earlier annotation: one marker per analysed picture clip and
     ``clip.metadata["otio_avsync"]``, the track-level consensus on each audio
-    track (metadata and a marker), plus a summary on the timeline.
+    track (metadata and a marker), plus a summary on the timeline. Review
+    decisions and earlier results survive (see :func:`carry_over`); the notes
+    say what was set aside, and are kept in the summary too.
     """
+    previous = _snapshot(timeline)
     clear(timeline)
+    notes: list[str] = []
     by_clip: dict[int, list[ClipResult]] = defaultdict(list)
     clips: dict[int, otio.schema.Clip] = {}
     for r in results:
@@ -121,8 +165,12 @@ def annotate(
         meta["record_tc"] = top.record_tc
         if len(group) > 1:
             meta["sources"] = [r.to_metadata() for r in group]
+        marker = _marker(clip, top, len(group))
+        if key in previous:
+            notes += carry_over(clip.name, previous[key], meta, group, marker)
+        _set_raven_color(clip, top.status, meta)
         clip.metadata[METADATA_KEY] = meta
-        clip.markers.append(_marker(clip, top, len(group)))
+        clip.markers.append(marker)
 
     counts: dict[str, int] = defaultdict(int)
     for r in results:
@@ -134,8 +182,10 @@ def annotate(
         "summary": dict(counts),
         "reference": reference,
         "tracks": [t.to_metadata() for t in tracks or []],
+        "notes": notes,
     }
     _annotate_tracks(timeline, tracks or [])
+    return notes
 
 
 def _annotate_tracks(timeline: otio.schema.Timeline, tracks: list[Any]) -> None:
@@ -156,6 +206,8 @@ def _annotate_tracks(timeline: otio.schema.Timeline, tracks: list[Any]) -> None:
         end = otio.opentime.from_seconds(max(a, b), rate).round()
         dur = max(end - start, otio.opentime.RationalTime(1, rate))
         name = f"avsync track {c.model}"
+        if getattr(c, "clips_disagree", False) and c.spread_ms:
+            name = f"avsync track clips disagree {c.spread_ms[0]:+.0f}..{c.spread_ms[1]:+.0f} ms"
         if c.offset_ms is not None:
             name = f"avsync track {c.offset_ms:+.0f} ms"
         if c.drift_ppm is not None:
@@ -213,3 +265,164 @@ def _clamp(
     if end <= start:
         return bounds
     return otio.opentime.range_from_start_end_time(start, end)
+
+
+# -- what a re-run keeps -------------------------------------------------------------
+
+#: A marker name's decision tag and a comment's review line (see :func:`decision_text`).
+DECISION_TAG = re.compile(r" \[(accepted|rejected|manual)[^\]]*\]$")
+REVIEW_LINE = re.compile(r"\s*Review: [^\n]*$")
+
+#: Fields of an earlier result kept when a re-run cannot see the media any more.
+_KEPT = ("status", "offset_ms", "offset_frames", "confidence", "method", "message")
+_MEASURED = ("in_sync", "out_of_sync", "uncertain")
+
+
+def _snapshot(timeline: otio.schema.Timeline) -> dict[int, dict[str, Any]]:
+    """What a re-run must not lose of each clip's metadata, as plain dicts (before clearing).
+
+    Only the small fields are copied: curves and attention maps are recomputed anyway.
+    """
+    from otio_avsync.report import plain
+
+    keep = (*_KEPT, "decision", "audio_source")
+
+    def small(meta: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: plain(meta[k]) for k in keep if k in meta}
+
+    found = {}
+    for clip in timeline.find_clips():
+        meta = clip.metadata.get(METADATA_KEY)
+        if isinstance(meta, Mapping) and "status" in meta:
+            entry = small(meta)
+            sources = meta.get("sources")
+            if sources:
+                entry["sources"] = [small(m) for m in sources if isinstance(m, Mapping)]
+            found[id(clip)] = entry
+    return found
+
+
+def sound_key(src: Any) -> str:
+    """The key of an ``audio_source`` metadata dict (as :meth:`AudioSource.key`); "" if none."""
+    if not isinstance(src, Mapping):
+        return ""
+    kind = str(src.get("kind") or "")
+    if kind == "embedded":
+        lang = src.get("language")
+        return f"stream:{lang}" if lang and lang != "und" else f"stream:{src.get('stream_index')}"
+    return str(src.get("track") or kind)
+
+
+def decision_text(decision: Mapping[str, Any] | None) -> tuple[str, str]:
+    """(marker name tag, comment line) of a review decision; ("", "") for none."""
+    if not decision:
+        return "", ""
+    action = decision.get("action")
+    off = decision.get("offset_ms")
+    off = float(off) if isinstance(off, int | float) and off == off else None
+    who = f" for {decision['source']}" if decision.get("source") else ""
+    if action == "reject":
+        return " [rejected]", f"Review: estimate rejected{who}; leave the sound as it is."
+    verb = "accepted" if action == "accept" else "manual"
+    if off is None:
+        return f" [{verb}]", f"Review: {verb}{who}."
+    fix = "earlier" if off > 0 else "later"
+    what = "estimate accepted" if action == "accept" else "manual offset"
+    return (
+        f" [{verb} {off:+.0f} ms]",
+        f"Review: {what}{who}: {off:+.1f} ms; slip the sound {fix} by {abs(off):.1f} ms.",
+    )
+
+
+def tag_marker(marker: otio.schema.Marker, decision: Mapping[str, Any] | None) -> None:
+    """Name and comment a marker with a decision (or remove the decision from them)."""
+    tag, line = decision_text(decision)
+    marker.name = DECISION_TAG.sub("", marker.name) + tag
+    comment = REVIEW_LINE.sub("", marker.comment or "")
+    marker.comment = f"{comment} {line}".strip() if line else comment
+    mm = marker.metadata[METADATA_KEY]
+    if decision is None:
+        if "decision" in mm:
+            del mm["decision"]
+    else:
+        mm["decision"] = dict(decision)
+
+
+def _same_estimate(old: Mapping[str, Any], new: ClipResult) -> bool:
+    """The estimate a decision was taken on is still the estimate (within a frame)."""
+    a, b = old.get("offset_ms"), new.offset_ms
+    if a is None or b is None:
+        return a is None and b is None and old.get("status") == new.status.value
+    return abs(float(a) - float(b)) <= 1000.0 / float(new.rate or 24.0) + 1e-6
+
+
+def _describe(entry: Mapping[str, Any]) -> str:
+    off = entry.get("offset_ms")
+    where = f" {float(off):+.0f} ms" if isinstance(off, int | float) else ""
+    return f"{str(entry.get('status', '?')).replace('_', ' ')}{where}"
+
+
+def carry_over(
+    name: str,
+    old: Mapping[str, Any],
+    meta: dict[str, Any],
+    group: list[ClipResult],
+    marker: otio.schema.Marker,
+) -> list[str]:
+    """Keep what a re-run must not lose from a clip's earlier metadata ``old``; notes.
+
+    A review decision stays when its sound's estimate is unchanged within a frame;
+    otherwise it moves to ``previous_decision``. A measured result that now reads
+    ``media_missing`` is kept under ``previous_result``.
+    """
+    old_entries = [e for e in old.get("sources") or [old] if isinstance(e, Mapping)]
+    multi = "sources" in meta
+    new_entries = meta["sources"] if multi else [meta]
+    single = len(old_entries) == 1 and len(new_entries) == 1
+    notes: list[str] = []
+    top_decision: dict[str, Any] | None = None
+    kept_result = ""
+    for entry, result in zip(new_entries, group, strict=True):
+        key = sound_key(entry.get("audio_source"))
+        who = f"{name} ({key})" if multi else name
+        before = next(
+            (e for e in old_entries if single or sound_key(e.get("audio_source")) == key), None
+        )
+        if before is None:
+            continue
+        decision = before.get("decision")
+        if decision is None and len(old_entries) == 1:
+            decision = old.get("decision")
+        if isinstance(decision, Mapping):
+            decision = {k: v for k, v in decision.items() if k != "source"}
+            if _same_estimate(before, result):
+                entry["decision"] = decision
+                if top_decision is None or result is primary(group):
+                    top_decision = {**decision, "source": key} if multi else decision
+            else:
+                entry["previous_decision"] = {**decision, "estimate_then": _describe(before)}
+                notes.append(
+                    f"{who}: the review decision ({decision.get('action')}) was taken on "
+                    f"{_describe(before)}; the audit now finds {_describe(entry)}, so it is "
+                    "set aside under 'previous_decision'"
+                )
+        if entry.get("status") == "media_missing" and before.get("status") in _MEASURED:
+            entry["previous_result"] = {k: before[k] for k in _KEPT if k in before}
+            said = f"An earlier audit measured {_describe(before)} (kept under 'previous_result')."
+            entry["message"] = f"{entry.get('message', '')} {said}".strip()
+            kept_result = kept_result or said
+            notes.append(
+                f"{who}: media not found now; the earlier result ({_describe(before)}) "
+                "is kept under 'previous_result'"
+            )
+    if multi:
+        top = meta["sources"][group.index(primary(group))]
+        for k in ("previous_result", "previous_decision", "message"):
+            if k in top:
+                meta[k] = top[k]
+    if kept_result:
+        marker.comment = f"{marker.comment or ''} {kept_result}".strip()
+    if top_decision is not None:
+        meta["decision"] = top_decision
+        tag_marker(marker, top_decision)
+    return notes

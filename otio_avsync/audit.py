@@ -45,7 +45,8 @@ class AuditOptions:
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     max_span_s: float = 60.0
     thumbnails: bool = False
-    fail_on: tuple[Status, ...] = (Status.OUT_OF_SYNC,)
+    #: A clip whose analysis failed (``error``) fails a QC run too: nobody checked it.
+    fail_on: tuple[Status, ...] = (Status.OUT_OF_SYNC, Status.ERROR)
     #: The original mix the other sounds are aligned to: a track name or a language;
     #: None picks one (see :mod:`otio_avsync.dubbing`); "none" turns alignment off.
     reference: str | None = None
@@ -192,7 +193,7 @@ def analyse_job(
     timings: dict[str, float] | None = None,
 ) -> ClipResult:
     """analyse_job(job, estimator, options) -> ClipResult; never raises for bad media."""
-    from otio_avsync.render import render, thumbnail_png
+    from otio_avsync.render import render, thumbnail_jpeg
 
     result = ClipResult(
         clip_name=job.clip_name,
@@ -253,6 +254,6 @@ def analyse_job(
     if result.status is Status.UNCERTAIN:
         result.message = est.note or f"confidence {est.confidence:.0%} is below the threshold"
     result.message = describe(result)
-    if options.thumbnails:
-        result.thumbnail_png = thumbnail_png(job)
+    if options.thumbnails and result.status in (Status.OUT_OF_SYNC, Status.UNCERTAIN):
+        result.thumbnail_jpeg = thumbnail_jpeg(job)  # only where a picture helps: kept small
     return result

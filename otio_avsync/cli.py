@@ -77,7 +77,7 @@ def _options(
     estimator: str,
     search_ms: float,
     min_confidence: float,
-    fail_on: tuple[str, ...] = ("out_of_sync",),
+    fail_on: tuple[str, ...] = ("out_of_sync", "error"),
     thumbnails: bool = False,
     reference: str | None = None,
     reference_search_ms: float = 10000.0,
@@ -97,20 +97,21 @@ def _options(
 
 
 def _run_audit(timeline: Any, options: Any, base_dir: Any, quiet: bool) -> Any:
-    """Audit with a progress bar on stderr (hidden when quiet or not a terminal)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+    """Audit with progress on stderr: a live bar on a terminal, plain lines in logs and pipes."""
     from otio_avsync.audit import audit_timeline
 
-    console = Console(stderr=True)
+    console = _console(stderr=True)
+    if quiet or not console.is_terminal:
+        progress = None if quiet else _progress_lines()
+        return audit_timeline(timeline, options, base_dir=base_dir, progress=progress)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
-        disable=quiet,
         transient=True,
     ) as bar:
         task = bar.add_task("analysing", total=None)
@@ -121,9 +122,30 @@ def _run_audit(timeline: Any, options: Any, base_dir: Any, quiet: bool) -> Any:
         return audit_timeline(timeline, options, base_dir=base_dir, progress=progress)
 
 
-def _print_table(result: Any, *, expected: dict[str, float] | None = None, title: str = "") -> None:
+def _progress_lines() -> Any:
+    from otio_avsync.progress import ProgressLines
+
+    return ProgressLines(sys.stderr)
+
+
+def _console(stderr: bool = False) -> Any:
+    """A rich console; off a terminal it is wide enough that tables are never cut."""
     from rich.console import Console
+
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, width=_PIPE_WIDTH)
+    return console
+
+
+#: Table width when writing to a pipe or a file: a log line may be long, but not cut.
+_PIPE_WIDTH = 400
+
+
+def _print_table(result: Any, *, expected: dict[str, float] | None = None, title: str = "") -> None:
     from rich.table import Table
+
+    from otio_avsync.progress import summary_line
 
     colours = {"in_sync": "green", "out_of_sync": "red", "uncertain": "yellow"}
     table = Table(title=title or None)
@@ -149,32 +171,36 @@ def _print_table(result: Any, *, expected: dict[str, float] | None = None, title
         # In/out of sync speak for themselves; explain only the other verdicts.
         cells.append("" if r.status in (Status.IN_SYNC, Status.OUT_OF_SYNC) else r.message)
         table.add_row(*cells)
-    Console().print(table)
+    _console().print(table)
     _print_tracks(result)
-    counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.counts().items())
-    click.echo(f"{len(result.results)} result(s): {counts}; {len(result.flagged)} flagged.")
+    click.echo(summary_line(result))
 
 
 def _print_tracks(result: Any) -> None:
     """One line per sound track (or stream language): its consensus, drift or jump."""
+    from otio_avsync.progress import plural
+
     ref = getattr(result, "reference", None)
-    if ref:
-        click.echo(f"Reference: {ref['key']} ({ref['chosen']}); {ref['aligned']} sound(s) aligned.")
+    if ref and ref.get("aligned"):  # with one sound there is nothing to align: say nothing
+        aligned = plural(int(ref["aligned"]), "sound")
+        click.echo(f"Reference: {ref['key']} ({ref['chosen']}); {aligned} aligned to it.")
     for t in getattr(result, "tracks", None) or []:
         if t.clips:
             click.echo(f"  [{t.status.value}] {t.message}")
 
 
 def _write_reports(result: Any, reports: tuple[str, ...], title: str, protect: list[str]) -> None:
-    from otio_avsync.report import render_report
+    from otio_avsync.report import context_from_audit, write_report
     from otio_avsync.timeline_io import write_atomic
 
+    context = context_from_audit(result)
     for target in reports:
         fmt = Path(target).suffix.lstrip(".").lower()
-        text = render_report(result.results, fmt, title=title)
-        write_atomic(
-            target, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"), protect=protect
-        )
+
+        def writer(tmp: Path, fmt: str = fmt) -> None:
+            write_report(result.results, fmt, tmp, title=title, context=context)
+
+        write_atomic(target, writer, protect=protect)
 
 
 def _check_report_suffixes(reports: tuple[str, ...]) -> None:
@@ -215,6 +241,15 @@ def main() -> None:
 )
 @click.option("--adapter", help="OTIO adapter to read TIMELINE with (default: from its suffix).")
 @click.option(
+    "-a",
+    "--adapter-arg",
+    "adapter_args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Argument for the reading adapter, as otioconvert -a (repeatable): e.g. rate=25 for "
+    "an EDL (default: its media's frame rate).",
+)
+@click.option(
     "--media-dir",
     "media_dirs",
     multiple=True,
@@ -224,7 +259,7 @@ def main() -> None:
 @click.option(
     "--fail-on",
     multiple=True,
-    default=("out_of_sync",),
+    default=("out_of_sync", "error"),
     show_default=True,
     type=click.Choice([s.value for s in Status]),
     help="Statuses that make the exit status 1 (repeatable).",
@@ -251,6 +286,7 @@ def audit(
     output: Path | None,
     reports: tuple[str, ...],
     adapter: str | None,
+    adapter_args: tuple[str, ...],
     media_dirs: tuple[str, ...],
     fail_on: tuple[str, ...],
     reference: str | None,
@@ -266,7 +302,8 @@ def audit(
     from otio_avsync.plugin import relink_timeline
     from otio_avsync.report import to_json
     from otio_avsync.timeline_io import (
-        read_timeline,
+        parse_adapter_args,
+        read_timeline_for_audit,
         rebase_relative_urls,
         same_file,
         write_timeline,
@@ -275,7 +312,9 @@ def audit(
     _check_report_suffixes(reports)
     if output is not None and timeline.exists() and output.exists() and same_file(output, timeline):
         raise AvsyncError(f"refusing to overwrite the input file {timeline}; choose another -o")
-    tl = read_timeline(timeline, adapter=adapter)
+    tl, note = read_timeline_for_audit(timeline, adapter, parse_adapter_args(adapter_args))
+    if note:
+        click.echo(f"otio-avsync: {note}", err=True)
     work = copy.deepcopy(tl)
     if media_dirs:
         relink_timeline(work, [Path(d) for d in media_dirs])
@@ -289,7 +328,9 @@ def audit(
         reference=reference,
         reference_search_ms=reference_search_ms,
     )
-    result = _run_audit(work, options, timeline.resolve().parent, quiet or as_json)
+    result = _run_audit(work, options, timeline.resolve().parent, quiet)
+    for line in (work.metadata.get("otio_avsync") or {}).get("notes") or []:
+        click.echo(f"otio-avsync: {line}", err=True)
     protect = [str(timeline)]
     if output is not None:
         rebase_relative_urls(work, timeline.resolve().parent, output.resolve().parent)
@@ -551,7 +592,7 @@ def train(
 def review(timeline: Path | None) -> None:
     """Open the review panel on an annotated TIMELINE: see, hear and decide per clip.
 
-    Needs PySide6 (pip install 'otio-avsync[review]'). Decisions are saved to a
+    Needs PySide6 (the package's [review] extra). Decisions are saved to a
     new timeline (File > Save as); the opened file is never overwritten unless asked.
     """
     from otio_avsync.ui import run_review

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from otio_avsync.estimators.reference import likely_conform
+from otio_avsync.progress import plural
 from otio_avsync.results import ClipResult, Status, Tolerance
 
 __all__ = ["TrackConsensus", "track_consensus"]
@@ -44,7 +45,11 @@ class TrackConsensus:
     offset_end_ms: float | None = None  # drift: offset at the last clip
     jump: dict[str, Any] | None = None
     model_offset_ms: float | None = None  # the picture model's own consensus, for comparison
-    disagree: bool = False
+    disagree: bool = False  # the picture model and the reference alignment disagree
+    #: The clips were slipped by different amounts (the normal case of a cut): no one
+    #: offset stands for the track; ``spread_ms`` is the range of their offsets.
+    clips_disagree: bool = False
+    spread_ms: tuple[float, float] | None = None
     language: str | None = None
     message: str = ""
     span_s: tuple[float, float] = (0.0, 0.0)
@@ -69,6 +74,8 @@ class TrackConsensus:
             "jump": self.jump,
             "model_offset_ms": r(self.model_offset_ms),
             "disagree": self.disagree,
+            "clips_disagree": self.clips_disagree,
+            "spread_ms": None if self.spread_ms is None else [r(v) for v in self.spread_ms],
             "language": self.language,
             "message": self.message,
         }
@@ -215,7 +222,7 @@ def _one(
     if choice == "constant":
         c.offset_ms = fit["offset"]
         ends = [fit["offset"]]
-        c.message = f"{key}: {c.offset_ms:+.0f} ms over {len(points)} clips"
+        c.message = f"{key}: {c.offset_ms:+.0f} ms over {plural(len(points), 'clip')}"
     elif choice == "drift":
         slope = fit["slope"]  # ms per second
         c.drift_ppm = slope * 1000.0
@@ -260,14 +267,36 @@ def _one(
                 f"; the picture model finds {c.model_offset_ms:+.0f} ms: model and reference"
                 " disagree"
             )
-    if conf < min_confidence or agreeing < 0.5:
+    if len(points) >= 2 and agreeing < CLIPS_AGREE:
+        return _clips_disagree(c, y, fit, choice)
+    if conf < min_confidence:  # they agree, but there are too few of them or they are weak
         c.status = Status.UNCERTAIN
-        if agreeing < 0.5:
-            c.message += f" (clips disagree: {agreeing:.0%} fit)"
-        else:  # they agree, but there are too few of them or they are weak
-            c.message += f" (confidence {conf:.0%} from {len(points)} clip(s))"
+        c.message += f" (confidence {conf:.0%} from {plural(len(points), 'clip')})"
     else:
         bad = any(not tolerance.accepts(v) for v in ends)
         c.status = Status.OUT_OF_SYNC if bad else Status.IN_SYNC
     c.message += "."
+    return c
+
+
+#: Below this share of clips within a frame of the best fit, the clips disagree.
+CLIPS_AGREE = 0.75
+
+
+def _clips_disagree(
+    c: TrackConsensus, y: np.ndarray, fit: dict[str, Any], choice: str
+) -> TrackConsensus:
+    """Clips slipped by different amounts: say so with the spread, and no track offset."""
+    lo, hi = float(np.min(y)), float(np.max(y))
+    n_fit = int(np.sum(fit["inliers"]))
+    c.status = Status.UNCERTAIN
+    c.clips_disagree = True
+    c.spread_ms = (lo, hi)
+    c.offset_ms = c.offset_end_ms = c.drift_ppm = c.drift_cause = None
+    c.jump = None
+    c.message = (
+        f"{c.key}: clips disagree: offsets from {lo:+.0f} ms to {hi:+.0f} ms over "
+        f"{plural(c.clips, 'clip')} (spread {hi - lo:.0f} ms; {n_fit} of {c.clips} within "
+        f"a frame of one {choice} fit); judge each clip on its own."
+    )
     return c

@@ -1,4 +1,4 @@
-"""Package code behind the OTIO plugin modules in ``plugin_manifest/``.
+"""Package code behind the OTIO plugin modules in ``otio_avsync/plugin_manifest/``.
 
 OTIO loads plugin modules under its own module names, so those stay thin and
 import this module absolutely. Nothing heavy is imported at module level: OTIO
@@ -51,6 +51,7 @@ def post_adapter_read(in_timeline: Any, argument_map: dict[str, Any] | None = No
     args = {k: v for k, v in (argument_map or {}).items() if isinstance(k, str)}
     from otio_avsync.audit import AuditOptions, audit_timeline
     from otio_avsync.errors import AvsyncError
+    from otio_avsync.progress import summary_line
     from otio_avsync.results import parse_tolerance
 
     try:
@@ -61,14 +62,64 @@ def post_adapter_read(in_timeline: Any, argument_map: dict[str, Any] | None = No
             reference=str(args["avsync_reference"]) if args.get("avsync_reference") else None,
             reference_search_ms=float(args.get("avsync_reference_search_ms", 10000.0)),
         )
-        folders = _folders(args.get("avsync_search"))
+        # OTIO runs this hook before the media linker: relink here when our linker's
+        # arguments (-M search=DIR) or avsync_search are given, else clips read as missing.
+        linker = args.get("media_linker_argument_map") or {}
+        folders = _folders(args.get("avsync_search")) + _folders(linker.get("search"))
         if folders:
             relink_timeline(in_timeline, folders)
-        audit_timeline(in_timeline, options, base_dir=args.get("avsync_base") or os.getcwd())
+        reading = _reading_file()
+        base = args.get("avsync_base") or (str(reading.parent) if reading else os.getcwd())
+        if reading is not None:
+            _warn_edl_rate(in_timeline, reading, args.get("adapter_arguments") or {}, base)
+        result = audit_timeline(
+            in_timeline, options, base_dir=base, progress=_progress_lines("otio-avsync hook")
+        )
     except (AvsyncError, ValueError) as exc:
         print(f"otio-avsync: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    for note in in_timeline.metadata.get("otio_avsync", {}).get("notes") or []:
+        print(f"otio-avsync: {note}", file=sys.stderr)
+    print(f"otio-avsync: {summary_line(result)}", file=sys.stderr)
     return in_timeline
+
+
+def _reading_file() -> Path | None:
+    """The file OTIO is reading, so relative media paths resolve as in the CLI.
+
+    OTIO passes the hook no file path; its ``Adapter.read_from_file`` frame has it.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "read_from_file" and "opentimelineio" in code.co_filename:
+            path = frame.f_locals.get("filepath")
+            if isinstance(path, str | os.PathLike) and os.path.isfile(path):
+                return Path(path).resolve()
+        frame = frame.f_back
+    return None
+
+
+def _warn_edl_rate(timeline: Any, path: Path, adapter_args: Any, base: str) -> None:
+    """An EDL read at the reader's default 24 fps whose media runs otherwise: say so."""
+    from otio_avsync.timeline_io import adapter_name_for, media_rate
+
+    if adapter_name_for(path, None) != "cmx_3600" or "rate" in adapter_args:
+        return
+    rate = media_rate(timeline, base)
+    read_at = float(timeline.duration().rate or 24.0)
+    if rate is not None and abs(rate - read_at) > 1e-3:
+        print(
+            f"otio-avsync: {path.name} was read at {read_at:g} fps but its media runs at "
+            f"{rate:g} fps: offsets will be wrong; read it with -a rate={rate:g}",
+            file=sys.stderr,
+        )
+
+
+def _progress_lines(label: str) -> Any:
+    from otio_avsync.progress import ProgressLines
+
+    return ProgressLines(sys.stderr, label=label)
 
 
 # -- media linker -------------------------------------------------------------------
@@ -162,7 +213,7 @@ def write_report_to_string(input_otio: Any, format: str = "json") -> str:
     The audit report of an annotated timeline (``-H avsync=1`` or ``otio-avsync audit``).
     """
     from otio_avsync.errors import AvsyncError
-    from otio_avsync.report import render_report, results_from_timeline
+    from otio_avsync.report import context_from_timeline, render_report, results_from_timeline
 
     results = results_from_timeline(input_otio)
     if not results:
@@ -170,4 +221,9 @@ def write_report_to_string(input_otio: Any, format: str = "json") -> str:
             "the timeline has no otio-avsync results; read it with -H avsync=1 "
             "or run 'otio-avsync audit' first"
         )
-    return render_report(results, format, title=getattr(input_otio, "name", "") or "timeline")
+    return render_report(
+        results,
+        format,
+        title=getattr(input_otio, "name", "") or "timeline",
+        context=context_from_timeline(input_otio),
+    )

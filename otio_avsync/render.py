@@ -146,8 +146,11 @@ def render_sound_with_handles(
     return out, -head
 
 
-def thumbnail_png(job: AnalysisJob, *, width: int = 240) -> bytes | None:
-    """A PNG of the frame in the middle of the span, for reports; None on failure."""
+def thumbnail_jpeg(job: AnalysisJob, *, width: int = 160, quality: int = 70) -> bytes | None:
+    """A small JPEG of the frame in the middle of the span, for reports; None on failure.
+
+    A few kilobytes: reports carry one for each flagged or uncertain clip.
+    """
     if job.picture is None or job.picture.path is None:
         return None
     try:
@@ -159,7 +162,7 @@ def thumbnail_png(job: AnalysisJob, *, width: int = 240) -> bytes | None:
         if not len(video.frames):
             return None
         buf = io.BytesIO()
-        Image.fromarray(video.frames[0]).save(buf, format="PNG", optimize=True)
+        Image.fromarray(video.frames[0]).save(buf, format="JPEG", quality=quality, optimize=True)
         return buf.getvalue()
     except Exception:
         return None

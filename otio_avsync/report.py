@@ -7,9 +7,7 @@ so the OTIO report adapter and the CLI produce the same files.
 
 from __future__ import annotations
 
-import base64
 import csv
-import html
 import io
 import json
 from collections.abc import Iterable, Mapping
@@ -98,8 +96,14 @@ def plain(value: Any) -> Any:
     return value
 
 
-def render_report(results: Iterable[ClipResult], fmt: str, *, title: str = "timeline") -> str:
-    """render_report(results, "json" | "csv" | "html", title=...) -> str"""
+def render_report(
+    results: Iterable[ClipResult],
+    fmt: str,
+    *,
+    title: str = "timeline",
+    context: Mapping[str, Any] | None = None,
+) -> str:
+    """render_report(results, "json" | "csv" | "html", title=..., context=None) -> str"""
     results = list(results)
     fmt = fmt.lower().lstrip(".")
     if fmt == "json":
@@ -107,7 +111,7 @@ def render_report(results: Iterable[ClipResult], fmt: str, *, title: str = "time
     if fmt == "csv":
         return to_csv(results)
     if fmt in ("html", "htm"):
-        return to_html(results, title=title)
+        return to_html(results, title=title, context=context)
     raise ValueError(f"unknown report format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
@@ -139,106 +143,54 @@ def to_csv(results: list[ClipResult]) -> str:
     return buf.getvalue()
 
 
-_STATUS_COLOURS = {
-    "in_sync": "#2e7d32",
-    "out_of_sync": "#c62828",
-    "uncertain": "#f9a825",
-}
+def to_html(
+    results: list[ClipResult],
+    *,
+    title: str = "timeline",
+    context: Mapping[str, Any] | None = None,
+) -> str:
+    """The HTML report as one string (:func:`write_report` streams it to a file instead)."""
+    from otio_avsync.report_html import write_html
+
+    buf = io.StringIO()
+    write_html(results, buf, title=title, context=context)
+    return buf.getvalue()
 
 
-def _svg_curve(r: ClipResult, width: int = 360, height: int = 110) -> str:
-    """The sync-score curve against offset as inline SVG, the estimate marked."""
-    xs, ys = r.curve_ms, r.curve_score
-    if len(xs) < 2:
-        return "<em>no curve</em>"
-    lo_y, hi_y = min(ys), max(ys)
-    span_y = (hi_y - lo_y) or 1.0
-    x0, x1 = xs[0], xs[-1]
-
-    def px(x: float) -> float:
-        return 30 + (x - x0) / ((x1 - x0) or 1.0) * (width - 40)
-
-    def py(y: float) -> float:
-        return 10 + (1 - (y - lo_y) / span_y) * (height - 30)
-
-    step = max(1, len(xs) // 400)
-    pts = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in list(zip(xs, ys, strict=False))[::step])
-    marks = [
-        f'<line x1="{px(0):.1f}" y1="10" x2="{px(0):.1f}" y2="{height - 20}" stroke="#999" stroke-dasharray="3,3"/>'
-    ]
-    if r.offset_ms is not None:
-        marks.append(
-            f'<line x1="{px(r.offset_ms):.1f}" y1="10" x2="{px(r.offset_ms):.1f}" y2="{height - 20}" '
-            f'stroke="#c62828"/>'
-        )
-    labels = (
-        f'<text x="30" y="{height - 5}" font-size="10">{x0:+.0f} ms</text>'
-        f'<text x="{width - 50}" y="{height - 5}" font-size="10">{x1:+.0f} ms</text>'
-        f'<text x="{px(0) - 4:.1f}" y="{height - 5}" font-size="10">0</text>'
-    )
-    return (
-        f'<svg width="{width}" height="{height}" role="img" aria-label="sync score by offset">'
-        f'<polyline fill="none" stroke="#1565c0" stroke-width="1.2" points="{pts}"/>'
-        + "".join(marks)
-        + labels
-        + "</svg>"
-    )
+def context_from_timeline(timeline: Any) -> dict[str, Any]:
+    """What an annotated timeline's summary says beyond its clips: settings, tracks, reference."""
+    meta = timeline.metadata.get(METADATA_KEY) if timeline is not None else None
+    if not isinstance(meta, Mapping):
+        return {}
+    meta = plain(meta)
+    keys = ("settings", "tracks", "reference", "version", "audited_at")
+    return {k: meta.get(k) for k in keys}
 
 
-def to_html(results: list[ClipResult], *, title: str = "timeline") -> str:
-    esc = html.escape
-    rows = []
-    for r in results:
-        row = r.row()
-        colour = _STATUS_COLOURS.get(r.status.value, "#ef6c00")
-        cells = "".join(
-            f"<td>{esc('' if row[c] is None else str(row[c]))}</td>"
-            for c in (
-                "clip",
-                "track",
-                "record_tc",
-                "audio_source",
-                "offset_ms",
-                "offset_frames",
-                "confidence",
-            )
-        )
-        rows.append(
-            f'<tr><td><span class="dot" style="background:{colour}"></span>{esc(r.status.value)}</td>'
-            f"{cells}<td>{esc(r.message)}</td></tr>"
-        )
-    details = []
-    for r in results:
-        if r.status not in (Status.OUT_OF_SYNC, Status.UNCERTAIN):
-            continue
-        thumb = (
-            f'<img alt="frame of {esc(r.clip_name)}" src="data:image/png;base64,'
-            f'{base64.b64encode(r.thumbnail_png).decode()}"/>'
-            if r.thumbnail_png
-            else '<div class="nothumb">no thumbnail</div>'
-        )
-        details.append(
-            f'<section class="flag"><h3>{esc(r.clip_name)} <small>{esc(r.record_tc or "")}</small></h3>'
-            f'<div class="pair">{thumb}{_svg_curve(r)}</div><p>{esc(r.message)}</p></section>'
-        )
-    counts = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in summary(results).items())
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>AV sync audit: {esc(title)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; font-size: 14px; }}
-th, td {{ border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }}
-.dot {{ display: inline-block; width: .8em; height: .8em; border-radius: 50%; margin-right: .4em; }}
-.flag {{ border: 1px solid #ddd; border-radius: 6px; padding: .5em 1em; margin: 1em 0; }}
-.pair {{ display: flex; gap: 1em; align-items: center; }}
-.nothumb {{ width: 240px; height: 135px; background: #eee; display: flex; align-items: center; justify-content: center; }}
-</style></head><body>
-<h1>AV sync audit: {esc(title)}</h1>
-<p>{esc(counts)}. Offsets: positive = sound late. Generated by otio-avsync {__version__}.</p>
-<table><thead><tr><th>status</th><th>clip</th><th>track</th><th>record TC</th><th>sound</th>
-<th>offset ms</th><th>frames</th><th>confidence</th><th>message</th></tr></thead>
-<tbody>{"".join(rows)}</tbody></table>
-<h2>Flagged clips</h2>
-{"".join(details) or "<p>None.</p>"}
-</body></html>
-"""
+def context_from_audit(result: Any) -> dict[str, Any]:
+    """The same context from a fresh :class:`otio_avsync.audit.AuditResult`."""
+    return {
+        "settings": result.options.settings(),
+        "tracks": [t.to_metadata() for t in getattr(result, "tracks", None) or []],
+        "reference": getattr(result, "reference", None),
+        "version": __version__,
+    }
+
+
+def write_report(
+    results: list[ClipResult],
+    fmt: str,
+    path: Any,
+    *,
+    title: str = "timeline",
+    context: Mapping[str, Any] | None = None,
+) -> None:
+    """write_report(results, fmt, path, title=..., context=...): HTML is streamed to the file."""
+    fmt = fmt.lower().lstrip(".")
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        if fmt in ("html", "htm"):
+            from otio_avsync.report_html import write_html
+
+            write_html(list(results), fh, title=title, context=context)
+        else:
+            fh.write(render_report(results, fmt, title=title))

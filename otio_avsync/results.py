@@ -153,7 +153,8 @@ class ClipResult:
     #: Record timecode of the clip start, for people.
     record_tc: str | None = None
     track_name: str | None = None
-    thumbnail_png: bytes | None = None
+    #: A small JPEG of the span's middle frame (flagged and uncertain clips), for HTML reports.
+    thumbnail_jpeg: bytes | None = None
     #: The model's attention (see :mod:`otio_avsync.estimators.attention`); None otherwise.
     attention: dict[str, Any] | None = None
     #: Alignment against the reference sound (see :mod:`otio_avsync.dubbing`); None otherwise.
@@ -277,4 +278,10 @@ def fmt_offset(result: ClipResult) -> str:
     """``+3f (+125 ms)``: frames at the timeline rate, then milliseconds."""
     if result.offset_ms is None or result.offset_frames is None:
         return "n/a"
-    return f"{result.offset_frames:+.0f}f ({result.offset_ms:+.0f} ms)"
+    return f"{signed(result.offset_frames)}f ({signed(result.offset_ms)} ms)"
+
+
+def signed(value: float, digits: int = 0) -> str:
+    """``+3``, ``-12``, and ``0`` for anything that rounds to zero (never ``-0``)."""
+    text = f"{value:+.{digits}f}"
+    return "0" if float(text) == 0 else text

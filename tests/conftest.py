@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import os
 from pathlib import Path
 
@@ -11,9 +13,31 @@ ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "otio_avsync" / "plugin_manifest" / "plugin_manifest.json"
 SHARED_MEDIA = ROOT.parent / "shared" / "media"
 
+
+def _other_plugin_manifests() -> list[str]:
+    """The manifests of the other installed OTIO plugins (the EDL, FCP XML, AAF adapters).
+
+    Entry points are switched off below so that an installed otio-avsync cannot add
+    its hook a second time; the adapters we depend on are then listed by path.
+    """
+    found = []
+    for ep in importlib.metadata.entry_points(group="opentimelineio.plugins"):
+        if ep.name == "otio_avsync":
+            continue
+        spec = importlib.util.find_spec(ep.module.split(".")[0])
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        module_dir = Path(next(iter(spec.submodule_search_locations)))
+        for part in ep.module.split(".")[1:]:
+            module_dir = module_dir / part
+        if (module_dir / "plugin_manifest.json").is_file():
+            found.append(str(module_dir / "plugin_manifest.json"))
+    return found
+
+
 # Before anything imports opentimelineio: load our manifest from the source tree
 # and ignore entry points, so tests see this checkout's plugin.
-os.environ["OTIO_PLUGIN_MANIFEST_PATH"] = str(MANIFEST)
+os.environ["OTIO_PLUGIN_MANIFEST_PATH"] = os.pathsep.join([str(MANIFEST), *_other_plugin_manifests()])
 os.environ["OTIO_DISABLE_ENTRYPOINTS_PLUGINS"] = "1"
 os.environ.pop("OTIO_AVSYNC", None)
 

@@ -170,6 +170,9 @@ def test_reports_from_annotated_timeline() -> None:
     doc = json.loads(render_report(results, "json"))
     assert doc["flagged"] == 1 and doc["summary"]["no_audio"] == 1
     html = render_report(results, "html", title="<t>")
-    assert "&lt;t&gt;" in html and "c0" in html and html.count('class="flag"') == 2
+    # One card for each out-of-sync or uncertain clip.
+    assert "&lt;t&gt;" in html and "c0" in html
+    assert html.count('<article class="card s-out_of_sync"') == 1
+    assert html.count('<article class="card s-uncertain"') == 1
     with pytest.raises(ValueError):
         render_report(results, "pdf")

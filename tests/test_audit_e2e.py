@@ -84,7 +84,7 @@ def test_cli_audit_writes_outputs_and_never_touches_input(slipped, tmp_path: Pat
     assert json.loads(rep_json.read_text())["summary"] == doc["summary"]
     assert len(rep_csv.read_text().strip().splitlines()) == len(SLIPS) + 1
     html = rep_html.read_text()
-    assert "data:image/png;base64" in html and "<svg" in html
+    assert "data:image/jpeg;base64" in html and "<svg" in html
     annotated = otio.adapters.read_from_file(str(out))
     markers = [m for c in annotated.find_clips() for m in c.markers]
     # One marker per picture clip; audio clips are not annotated.

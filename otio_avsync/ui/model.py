@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import math
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,8 @@ from typing import Any
 import opentimelineio as otio
 
 from otio_avsync import METADATA_KEY
+from otio_avsync.annotate import tag_marker
+from otio_avsync.progress import plural
 from otio_avsync.report import plain
 
 __all__ = [
@@ -54,8 +55,6 @@ FLAGGED = ("out_of_sync", "uncertain")
 #: Statuses that have an offset estimate to decide on.
 ANALYSABLE = ("in_sync", "out_of_sync", "uncertain")
 
-_DECISION_TAG = re.compile(r" \[(accepted|rejected|manual)[^\]]*\]$")
-_REVIEW_LINE = re.compile(r"\s*Review: [^\n]*$")
 
 
 def _num(value: Any) -> float | None:
@@ -304,7 +303,7 @@ class TrackSummary:
             parts.append(f"drift {self.drift_ppm:+.0f} ppm")
         elif self.model and self.model != "constant":
             parts.append(self.model)
-        parts.append(f"{self.confidence:.0%} over {self.clips} clip(s)")
+        parts.append(f"{self.confidence:.0%} over {plural(self.clips, 'clip')}")
         return " ".join(parts)
 
 
@@ -357,40 +356,10 @@ def _our_marker(clip: otio.schema.Clip) -> otio.schema.Marker | None:
     return None
 
 
-def _decision_text(decision: dict[str, Any] | None) -> tuple[str, str]:
-    """(name tag, comment line) for a decision."""
-    if decision is None:
-        return "", ""
-    action = decision["action"]
-    off = _num(decision.get("offset_ms"))
-    who = f" for {decision['source']}" if decision.get("source") else ""
-    if action == "reject":
-        return " [rejected]", f"Review: estimate rejected{who}; leave the sound as it is."
-    verb = "accepted" if action == "accept" else "manual"
-    if off is None:
-        return f" [{verb}]", f"Review: {verb}{who}."
-    fix = "earlier" if off > 0 else "later"
-    what = "estimate accepted" if action == "accept" else "manual offset"
-    return (
-        f" [{verb} {off:+.0f} ms]",
-        f"Review: {what}{who}: {off:+.1f} ms; slip the sound {fix} by {abs(off):.1f} ms.",
-    )
-
-
 def _update_marker(row: Row, clip_decision: dict[str, Any] | None) -> None:
     marker = _our_marker(row.clip)
-    if marker is None:
-        return
-    tag, line = _decision_text(clip_decision)
-    marker.name = _DECISION_TAG.sub("", marker.name) + tag
-    comment = _REVIEW_LINE.sub("", marker.comment or "")
-    marker.comment = f"{comment} {line}".strip() if line else comment
-    mm = marker.metadata[METADATA_KEY]
-    if clip_decision is None:
-        if "decision" in mm:
-            del mm["decision"]
-    else:
-        mm["decision"] = dict(clip_decision)
+    if marker is not None:
+        tag_marker(marker, clip_decision)
 
 
 def set_decision(row: Row, action: str, offset_ms: float | None = None) -> dict[str, Any]:

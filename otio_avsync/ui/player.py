@@ -53,6 +53,10 @@ class ABPlayer(QObject):
         self.video.setWordWrap(True)
         if mm is None:
             return
+        if not mm.QMediaDevices.audioOutputs():
+            # Qt says this only on stderr; the window shows ``problem`` to the editor.
+            self.problem = "no audio device found: A/B clips play without sound"
+            self.video.setText(self.problem)
         self._mm = mm
         self.player = mm.QMediaPlayer(self)
         self.audio = mm.QAudioOutput(self)

@@ -42,8 +42,16 @@ def rgb_image(frame: np.ndarray) -> QImage:
     return QImage(frame.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def heat_image(values: np.ndarray, alpha: int = 190) -> QImage:
-    """A translucent heat map (transparent at 0, red to yellow to 1) of a (H, W) 0..1 array."""
+#: The attention tint's strongest opacity (0..255): light enough that the frame stays legible.
+TINT_ALPHA = 110
+
+
+def heat_image(values: np.ndarray, alpha: int = TINT_ALPHA) -> QImage:
+    """A light heat tint (clear at 0, red to yellow at 1) of a (H, W) 0..1 array.
+
+    Only the strongest places get colour (the weight is squared) and never opaque,
+    so the filmstrip under it still reads; :func:`attention_outline` rings the peak.
+    """
     v = np.clip(np.asarray(values, dtype=np.float32), 0.0, 1.0)
     h, w = v.shape
     rgba = np.zeros((h, w, 4), np.uint8)
@@ -119,6 +127,8 @@ class FilmstripView(_TimeView):
         self.blocks: list[dict[str, Any]] = []
         self.fps = 25.0
         self.message = "no picture"
+        #: Draw the spatial attention over the frames (View > Attention overlay, key H).
+        self.show_attention = True
 
     def set_evidence(
         self,
@@ -162,10 +172,11 @@ class FilmstripView(_TimeView):
             p.drawImage(rect, img)
             t = self.times[i] if i < len(self.times) else (i + 0.5) * slot
             block = self.block_at(t)
-            if block is not None and block.get("map") is not None:
+            if self.show_attention and block is not None and block.get("map") is not None:
                 m = block["map"]
                 half = m.shape[1] // 2
                 p.drawImage(rect, heat_image(m[:, :half]))
+                self._outline(p, rect, m[:, :half])
                 mb = block.get("mouth_box")
                 if mb and len(mb) == 4 and all(math.isfinite(float(v)) for v in mb):
                     x0m, y0m, x1m, y1m = (float(v) for v in mb)
@@ -175,10 +186,28 @@ class FilmstripView(_TimeView):
                         max(2.0, (x1m - x0m) * rect.width()),
                         max(2.0, (y1m - y0m) * rect.height()),
                     )
-                    p.drawImage(mouth, heat_image(m[:, half:], alpha=230))
+                    p.drawImage(mouth, heat_image(m[:, half:]))
                     p.setPen(QPen(QColor(255, 255, 255, 160), 1))
                     p.drawRect(mouth)
         self._overlay(p)
+
+
+    @staticmethod
+    def _outline(p: QPainter, rect: QRectF, m: np.ndarray) -> None:
+        """A thin yellow ring round the cell the model looked at most."""
+        h, w = m.shape
+        if not (h and w) or not np.isfinite(m).all() or float(np.max(m)) <= 0:
+            return
+        y, x = np.unravel_index(int(np.argmax(m)), m.shape)
+        cell = QRectF(
+            rect.x() + x * rect.width() / w,
+            rect.y() + y * rect.height() / h,
+            rect.width() / w,
+            rect.height() / h,
+        )
+        p.setPen(QPen(QColor(255, 235, 59, 230), 1.5))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawRect(cell)
 
 
 class AttentionView(_TimeView):

@@ -93,10 +93,21 @@ SHORTCUTS = [
     ("F", "flagged only"),
     ("U", "undecided only"),
     ("Ctrl+F", "search clip names"),
+    ("H", "attention overlay on / off"),
     ("Ctrl+Shift+S", "save as a new timeline"),
     ("Ctrl+Shift+A", "apply fixes (slip the sound by the accepted offsets)"),
     ("Ctrl+O / Ctrl+Q", "open / quit"),
 ]
+
+
+def shortcuts_html() -> str:
+    """The key list as a two-column table (a proportional font cannot line up padded text)."""
+    rows = "".join(
+        f"<tr><td style='padding-right:18px'><b>{html.escape(k)}</b></td>"
+        f"<td>{html.escape(v)}</td></tr>"
+        for k, v in SHORTCUTS
+    )
+    return f"<table cellspacing='2'>{rows}</table>"
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -276,6 +287,10 @@ class ReviewWindow(QMainWindow):
         self._ab_timer.timeout.connect(self._render_ab)
         self._build()
         self._actions()
+        if self.player.problem:  # no playback or no audio device: say so in the window
+            self.player_problem = QLabel(f"⚠ {self.player.problem}")
+            self.player_problem.setStyleSheet("color:#e65100; padding:0 6px;")
+            self.statusBar().addPermanentWidget(self.player_problem)
         self.resize(1500, 900)
         self._title()
         if path is not None:
@@ -457,6 +472,10 @@ class ReviewWindow(QMainWindow):
         self._action(v, "Flagged only", "F", self.flagged_box.toggle)
         self._action(v, "Undecided only", "U", self.undecided_box.toggle)
         self._action(v, "Search", "Ctrl+F", self._focus_search)
+        overlay = self._action(v, "Attention &overlay", "H", self.toggle_attention)
+        overlay.setCheckable(True)
+        overlay.setChecked(True)
+        self.overlay_action = overlay
         h = mb.addMenu("&Help")
         self._action(h, "&Shortcuts", "F1", self._show_shortcuts)
 
@@ -486,12 +505,21 @@ class ReviewWindow(QMainWindow):
         if self.interactive:
             QMessageBox.warning(self, "otio-avsync review", message)
 
+    def toggle_attention(self) -> None:
+        """Show or hide the model's attention over the filmstrip (key H)."""
+        self.filmstrip.show_attention = not self.filmstrip.show_attention
+        self.overlay_action.setChecked(self.filmstrip.show_attention)
+        self.filmstrip.update()
+
     def _show_shortcuts(self) -> None:
-        text = "\n".join(f"{k:<16} {v}" for k, v in SHORTCUTS)
         if self.interactive:
-            QMessageBox.information(self, "Shortcuts", text)
+            box = QMessageBox(self)
+            box.setWindowTitle("Shortcuts")
+            box.setTextFormat(Qt.TextFormat.RichText)
+            box.setText(shortcuts_html())
+            box.exec()
         else:
-            self.statusBar().showMessage(text.replace("\n", "; "), 10000)
+            self.statusBar().showMessage("; ".join(f"{k}: {v}" for k, v in SHORTCUTS), 10000)
 
     # -- opening -------------------------------------------------------------------------
     def _open_dialog(self) -> None:
