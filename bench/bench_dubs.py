@@ -278,6 +278,7 @@ def main() -> int:
                         hits["clips"] += 1
                         for name, lag in got.items():
                             hits[name] += lag is not None and abs(lag - exp) <= frame_ms
+                            hits[f"{name} tried"] += 1
                     if cost is None:
                         cost = cost_60s(reel)
                     print(f"  done {split} {label} seed {seed}", file=sys.stderr, flush=True)
@@ -294,8 +295,11 @@ def _print(table, anchor_hits, drift_rows, jump_rows, wrong_rows, silent_rows, c
     for (split, label), row in table.items():
         n = max(row["clips"], 1)
         hits = anchor_hits.get((split, label), {})
-        m = hits.get("clips", 0)
-        anchor_text = ", ".join(f"{k} {v}/{m}" for k, v in hits.items() if k != "clips")
+        anchor_text = ", ".join(
+            f"{k} {v}/{hits.get(k + ' tried', 0)}"
+            for k, v in hits.items()
+            if k != "clips" and not k.endswith(" tried")
+        )
         print(
             f"{split:6} {label:14} {n:5d} {row['right']:5d} = {row['right'] / n:6.1%} "
             f"{row['answered'] / n:9.1%} {row['wrong']:5d}  {anchor_text}"
