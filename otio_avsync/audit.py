@@ -22,11 +22,14 @@ from otio_avsync.errors import AvsyncError
 from otio_avsync.jobs import AnalysisJob, build_jobs
 from otio_avsync.results import (
     BT1359,
+    DEFAULT_FAIL_ON,
     DEFAULT_MIN_CONFIDENCE,
     ClipResult,
     Status,
     Tolerance,
     describe,
+    exit_status,
+    is_flagged,
     judge,
 )
 
@@ -45,7 +48,10 @@ class AuditOptions:
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     max_span_s: float = 60.0
     thumbnails: bool = False
-    fail_on: tuple[Status, ...] = (Status.OUT_OF_SYNC,)
+    fail_on: tuple[Status, ...] = DEFAULT_FAIL_ON
+    #: Clips that could not be checked (media missing, no audio, error) do not make the
+    #: exit status 3 (see :func:`otio_avsync.results.exit_status`).
+    unchecked_ok: bool = False
     #: The original mix the other sounds are aligned to: a track name or a language;
     #: None picks one (see :mod:`otio_avsync.dubbing`); "none" turns alignment off.
     reference: str | None = None
@@ -92,12 +98,17 @@ class AuditResult:
 
     @property
     def flagged(self) -> list[ClipResult]:
-        return [r for r in self.results if r.status in self.options.fail_on]
+        """The results the audit fails on (``options.fail_on``, default out of sync)."""
+        return [r for r in self.results if is_flagged(r.status, self.options.fail_on)]
 
     @property
     def exit_code(self) -> int:
-        """0 = nothing flagged, 1 = clips flagged."""
-        return 1 if self.flagged else 0
+        """0 all checked, nothing flagged; 1 flagged; 3 some clips could not be checked."""
+        return exit_status(
+            [r.status for r in self.results],
+            self.options.fail_on,
+            unchecked_ok=self.options.unchecked_ok,
+        )
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -184,6 +195,13 @@ def audit_timeline(
     )
 
 
+def _judge_damaged(result: ClipResult, coverage: Any) -> None:
+    """Media cut short or damaged: never a finding; confidence scaled to what was seen."""
+    result.confidence = float(result.confidence) * coverage.fraction
+    result.status = Status.UNCERTAIN
+    result.message = "; ".join(coverage.problems)
+
+
 def analyse_job(
     job: AnalysisJob,
     estimator: Any,
@@ -191,7 +209,7 @@ def analyse_job(
     timings: dict[str, float] | None = None,
 ) -> ClipResult:
     """analyse_job(job, estimator, options) -> ClipResult; never raises for bad media."""
-    from otio_avsync.render import render, thumbnail_png
+    from otio_avsync.render import render_checked, thumbnail_png
 
     result = ClipResult(
         clip_name=job.clip_name,
@@ -212,7 +230,7 @@ def analyse_job(
     timings = timings if timings is not None else {}
     try:
         t0 = time.perf_counter()
-        av = render(
+        av, coverage = render_checked(
             job,
             frame_width=estimator.frame_width,
             audio_rate=estimator.audio_rate,
@@ -251,6 +269,8 @@ def analyse_job(
     )
     if result.status is Status.UNCERTAIN:
         result.message = est.note or f"confidence {est.confidence:.0%} is below the threshold"
+    if coverage.damaged:
+        _judge_damaged(result, coverage)
     result.message = describe(result)
     if options.thumbnails:
         result.thumbnail_png = thumbnail_png(job)
