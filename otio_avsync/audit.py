@@ -49,8 +49,8 @@ class AuditOptions:
     max_span_s: float = 60.0
     thumbnails: bool = False
     fail_on: tuple[Status, ...] = DEFAULT_FAIL_ON
-    #: Clips that could not be checked (media missing, no audio, error) do not make the
-    #: exit status 3 (see :func:`otio_avsync.results.exit_status`).
+    #: Clips that could not be checked (uncertain, media missing, no audio, error) do not
+    #: make the exit status 3 (see :func:`otio_avsync.results.exit_status`).
     unchecked_ok: bool = False
     #: The original mix the other sounds are aligned to: a track name or a language;
     #: None picks one (see :mod:`otio_avsync.dubbing`); "none" turns alignment off.

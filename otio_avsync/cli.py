@@ -98,8 +98,8 @@ def _common_options(f: Any) -> Any:
         "--allow-unchecked",
         "unchecked_ok",
         is_flag=True,
-        help="Clips that could not be checked (media missing, no audio, error) do not make "
-        "the exit status 3.",
+        help="Clips that could not be checked (uncertain, media missing, no audio, error) "
+        "do not make the exit status 3.",
     )(f)
     return f
 
@@ -683,7 +683,11 @@ def run() -> None:
         sys.exit(EXIT_OK)
     except Exception as exc:
         if _debugging() or "--debug" in sys.argv[1:]:
-            raise
+            import traceback
+
+            traceback.print_exc()
+            click.echo(f"otio-avsync: internal error ({type(exc).__name__})", err=True)
+            sys.exit(EXIT_USAGE)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
         click.echo(

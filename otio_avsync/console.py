@@ -55,6 +55,9 @@ def print_table(result: Any, *, expected: dict[str, float] | None = None, title:
     from rich.console import Console
     from rich.table import Table
 
+    if not result.results:
+        emit(summary_line(result))
+        return
     colours = {"in_sync": "green", "out_of_sync": "red", "uncertain": "yellow"}
     table = Table(title=title or None)
     for col in ("status", "clip", "record TC", "sound", "offset", "confidence"):

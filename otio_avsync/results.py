@@ -39,8 +39,11 @@ class Status(StrEnum):
 
     @property
     def unchecked(self) -> bool:
-        """True when the clip could not be checked at all (exit status 3 by default)."""
-        return not self.analysable
+        """True when sync could not be checked: no verdict (uncertain) or not analysable.
+
+        Such clips make the exit status 3 by default: 0 promises every clip was checked.
+        """
+        return self not in (Status.IN_SYNC, Status.OUT_OF_SYNC)
 
 
 #: The statuses that make an audit's exit status 1 unless ``--fail-on`` says otherwise.
@@ -64,8 +67,8 @@ def exit_status(
     """exit_status(statuses, fail_on=None, unchecked_ok=False) -> 0, 1 or 3
 
     1 when any status is flagged; else 3 when any clip could not be checked
-    (media missing, no audio, unsupported, error) unless ``unchecked_ok``, or when
-    there is no clip at all to check; else 0.
+    (uncertain, media missing, no audio, unsupported, error) unless
+    ``unchecked_ok``, or when there is no clip at all to check; else 0.
     """
     if any(is_flagged(s, fail_on) for s in statuses):
         return EXIT_FLAGGED
