@@ -85,7 +85,7 @@ def _nested(kit: Kit, folder: Path) -> list[str]:
     v1 = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     tl.tracks.append(v1)
     inner: otio.core.Composition = v1
-    for _ in range(500):
+    for _ in range(1500):
         stack = otio.schema.Stack()
         inner.append(stack)
         inner = stack

@@ -274,7 +274,12 @@ def execute(case: Case, kit: Kit, folder: Path) -> Outcome:
     before = _digest(folder, kit)
     listed = _entries(folder, kit)
     t0 = time.perf_counter()
-    result = (case.runner or (lambda _k, f, a: invoke(a, f)))(kit, folder, args)
+    try:
+        result = (case.runner or (lambda _k, f, a: invoke(a, f)))(kit, folder, args)
+    except BaseException as exc:  # the case's program let something escape: a defect
+        import traceback
+
+        result = Run(-1, "", "".join(traceback.format_exception(exc)))
     seconds = time.perf_counter() - t0
     problems = []
     wanted = case.rc if isinstance(case.rc, tuple) else (case.rc,)
