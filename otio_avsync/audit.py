@@ -235,6 +235,7 @@ def analyse_job(
             frame_width=estimator.frame_width,
             audio_rate=estimator.audio_rate,
             audio_pad_s=options.search_ms / 1000.0,
+            constant_rate=not getattr(estimator, "uses_frame_times", False),
         )
         t1 = time.perf_counter()
         est = estimator.estimate(av, search_ms=options.search_ms)

@@ -9,7 +9,9 @@ when a reference has none (EDL sources), through the file's start timecode.
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -68,6 +70,45 @@ class Coverage:
         return float(min(1.0, max(0.0, self.picture_s / self.wanted_s)))
 
 
+def _picture_rate(stream: Any, times: np.ndarray) -> float:
+    """Frames per second of the decoded picture: the stream's rate, or for variable-rate
+    media (whose container rate may be its 1 ms clock) the mean rate of the frames."""
+    fps = float(stream.fps) if stream.fps else 0.0
+    steps = np.diff(times)
+    if len(steps) >= 2 and float(times[-1] - times[0]) > 0:
+        mean = (len(times) - 1) / float(times[-1] - times[0])
+        if stream.variable_fps or not (np.isfinite(fps) and 0 < fps <= 1000):
+            return mean
+        if abs(float(np.median(steps)) * fps - 1.0) > 0.25:  # a rate the frames do not keep
+            return mean
+    if not np.isfinite(fps) or fps <= 0 or fps > 1000:
+        return 1.0 / float(np.median(steps)) if len(steps) and steps[0] > 0 else 25.0
+    return fps
+
+
+def _irregular(times: np.ndarray, fps: float) -> bool:
+    """True when frames are not evenly spaced at ``fps`` (variable frame rate media)."""
+    if len(times) < 3 or fps <= 0:
+        return False
+    steps = np.diff(times)
+    return bool(np.max(np.abs(steps - 1.0 / fps)) > 0.25 / fps)
+
+
+def _constant_rate(
+    frames: np.ndarray, times: np.ndarray, fps: float, duration_s: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Variable-rate frames as a constant ``fps`` sequence: at each tick, the frame showing.
+
+    The attention model pairs frame k with the sound at k / fps; VFR frames taken
+    one after another would drift against their sound (tens of ms over a few seconds).
+    """
+    end = min(duration_s, float(times[-1]) + 1.0 / fps)
+    grid = np.arange(max(1, math.floor(end * fps + 1e-6))) / fps
+    grid = grid[grid >= times[0] - 1e-9] if times[0] > 0 else grid
+    index = np.clip(np.searchsorted(times, grid + 1e-9, side="right") - 1, 0, len(times) - 1)
+    return frames[index], grid
+
+
 def render(
     job: AnalysisJob, *, frame_width: int, audio_rate: int, audio_pad_s: float | None = None
 ) -> AVInput:
@@ -79,11 +120,16 @@ def render(
     """
     return render_checked(
         job, frame_width=frame_width, audio_rate=audio_rate, audio_pad_s=audio_pad_s
-    )[0]
+    )[0]  # constant rate: what every estimator can read
 
 
 def render_checked(
-    job: AnalysisJob, *, frame_width: int, audio_rate: int, audio_pad_s: float | None = None
+    job: AnalysisJob,
+    *,
+    frame_width: int,
+    audio_rate: int,
+    audio_pad_s: float | None = None,
+    constant_rate: bool = True,
 ) -> tuple[AVInput, Coverage]:
     """render_checked(job, ...) -> (AVInput, Coverage)
 
@@ -91,6 +137,8 @@ def render_checked(
     ends early (a file cut short, or media shorter than the clip) is analysed over
     what decoded only (``AVInput.duration_s`` shrinks), and decode errors in picture
     or sound are listed, so the caller never reports them as a confident finding.
+    Variable-rate picture is resampled to a constant rate unless ``constant_rate``
+    is False (for estimators that place frames by their own times).
     """
     assert job.picture is not None and job.picture.path is not None
     pinfo = probe_media(job.picture.path)
@@ -104,11 +152,11 @@ def render_checked(
             "(the media ends before the clip's range)"
         )
     times = video.times - start
-    fps = float(pinfo.video.fps) if pinfo.video.fps else 0.0
-    if not np.isfinite(fps) or fps <= 0 or fps > 1000:
-        steps = np.diff(times)
-        fps = 1.0 / float(np.median(steps)) if len(steps) else 25.0
+    fps = _picture_rate(pinfo.video, times)
 
+    frames = video.frames
+    if constant_rate and _irregular(times, fps):
+        frames, times = _constant_rate(frames, times, fps, job.span_duration_s)
     wanted = job.span_duration_s
     covered = min(wanted, float(times[-1]) + 1.0 / fps)
     coverage = Coverage(wanted_s=wanted, picture_s=max(0.0, covered))
@@ -124,7 +172,7 @@ def render_checked(
     audio = render_sound(job, audio_rate=audio_rate, pad_s=pad, problems=sound_problems)
     coverage.problems.extend(sound_problems)
     av_input = AVInput(
-        frames=video.frames,
+        frames=frames,
         frame_times=times,
         fps=fps,
         audio=audio,

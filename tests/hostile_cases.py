@@ -437,7 +437,10 @@ CASES: list[Case] = [
         check=_written_timeline("o.otiod"),
     ),
     Case(
-        "output-upper-suffix", _args("audit", "{cut}", "-o", "o.OTIO", "-q", *BASELINE), 0, outputs=("o.OTIO",)
+        "output-upper-suffix",
+        _args("audit", "{cut}", "-o", "o.OTIO", "-q", *BASELINE),
+        0,
+        outputs=("o.OTIO",),
     ),
     Case("stale-temporary-cleaned", _stale_temp, 0, outputs=("out.otio",), check=_no_stale),
     # check on things that are not media.
@@ -622,6 +625,20 @@ CASES: list[Case] = [
         _timecoded("tc2997df.mov", float(Fraction(30000, 1001)), "01:00:00;00"),
         0,
         statuses={"tc": "in_sync"},
+    ),
+    # Variable frame rate: the model pairs frame k with the sound at k / fps, so VFR
+    # picture is resampled to a constant rate first (it was uncertain, or 51 ms early).
+    Case(
+        "vfr-copy",
+        _audit(media="talk_vfr.mkv", start_s=0.0, dur_s=4.0),
+        0,
+        statuses={"shot": "in_sync"},
+    ),
+    Case(
+        "vfr-copy-baseline",
+        _audit(*BASELINE, media="talk_vfr.mkv", start_s=0.0, dur_s=4.0),
+        0,
+        statuses={"shot": "in_sync"},
     ),
     Case(
         "empty-timeline",

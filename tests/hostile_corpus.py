@@ -82,6 +82,7 @@ def make_kit(folder: Path) -> Kit:
     }
     for name, spec in specs.items():
         kit.files[name] = make_clip(folder / name, spec).path
+    kit.files["talk_vfr.mkv"] = vfr_copy(kit["talk.mkv"], folder / "talk_vfr.mkv")
     talk = kit["talk.mkv"].read_bytes()
     for pct in (10, 40):
         kit.files[f"talk_cut{pct}.mkv"] = _write(
@@ -92,6 +93,42 @@ def make_kit(folder: Path) -> Kit:
     kit.files["garbage.mp4"] = _write(folder / "garbage.mp4", os.urandom(20000))
     kit.files["empty.mp4"] = _write(folder / "empty.mp4", b"")
     return kit
+
+
+def vfr_copy(src: Path, dst: Path, seed: int = 1) -> Path:
+    """A variable-frame-rate copy of ``src``: frames held 20 to 42 ms at random, sound as is.
+
+    Each output frame shows the source frame on screen at its time, so the copy is
+    in sync within one source frame (sample and hold: the picture is at most 40 ms late).
+    """
+    import av
+    import numpy as np
+
+    with av.open(str(src)) as inp:
+        frames = [(float(f.time), f.to_ndarray(format="rgb24")) for f in inp.decode(video=0)]
+    with av.open(str(src)) as inp:
+        sound = list(inp.decode(audio=0))
+    height, width = frames[0][1].shape[:2]
+    rng = np.random.default_rng(seed)
+    with av.open(str(dst), "w", format="matroska") as out:
+        video = out.add_stream("libx264", rate=1000)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        video.codec_context.time_base = Fraction(1, 1000)
+        audio = out.add_stream("aac", rate=sound[0].sample_rate)
+        times = np.array([t for t, _ in frames])
+        t, end = 0.0, frames[-1][0] + 0.04
+        while t < end:
+            i = max(0, int(np.searchsorted(times, t + 1e-9)) - 1)
+            frame = av.VideoFrame.from_ndarray(frames[i][1], format="rgb24")
+            frame.pts, frame.time_base = round(t * 1000), Fraction(1, 1000)
+            out.mux(video.encode(frame))
+            t += float(rng.choice([0.02, 1 / 30, 0.04, 1 / 24]))
+        out.mux(video.encode(None))
+        for f in sound:
+            f.pts = None
+            out.mux(audio.encode(f))
+        out.mux(audio.encode(None))
+    return dst
 
 
 def _write(path: Path, data: bytes) -> Path:
