@@ -74,15 +74,11 @@ def _picture_rate(stream: Any, times: np.ndarray) -> float:
     """Frames per second of the decoded picture: the stream's rate, or for variable-rate
     media (whose container rate may be its 1 ms clock) the mean rate of the frames."""
     fps = float(stream.fps) if stream.fps else 0.0
-    steps = np.diff(times)
-    if len(steps) >= 2 and float(times[-1] - times[0]) > 0:
-        mean = (len(times) - 1) / float(times[-1] - times[0])
-        if stream.variable_fps or not (np.isfinite(fps) and 0 < fps <= 1000):
-            return mean
-        if abs(float(np.median(steps)) * fps - 1.0) > 0.25:  # a rate the frames do not keep
-            return mean
+    span = float(times[-1] - times[0]) if len(times) >= 3 else 0.0
+    if span > 0 and (stream.variable_fps or not (np.isfinite(fps) and 0 < fps <= 1000)):
+        return (len(times) - 1) / span
     if not np.isfinite(fps) or fps <= 0 or fps > 1000:
-        return 1.0 / float(np.median(steps)) if len(steps) and steps[0] > 0 else 25.0
+        return 25.0
     return fps
 
 
@@ -155,10 +151,11 @@ def render_checked(
     fps = _picture_rate(pinfo.video, times)
 
     frames = video.frames
-    if constant_rate and _irregular(times, fps):
+    if constant_rate and pinfo.video.variable_fps and _irregular(times, fps):
         frames, times = _constant_rate(frames, times, fps, job.span_duration_s)
     wanted = job.span_duration_s
-    covered = min(wanted, float(times[-1]) + 1.0 / fps)
+    # By the frames' times, or by their count (files whose timestamps are broken).
+    covered = min(wanted, max(float(times[-1]) + 1.0 / fps, len(frames) / fps))
     coverage = Coverage(wanted_s=wanted, picture_s=max(0.0, covered))
     if covered < wanted - max(_SHORT_TOLERANCE_S, 1.5 / fps):
         coverage.problems.append(
