@@ -166,6 +166,23 @@ CASES: list[Case] = [
     Case(
         "check-mp4-cut-short", _args("check", "{k:flash_cut50.mp4}"), 2, r"not a media file|cannot"
     ),
+    # The truncated talking clip: once "out_of_sync -542 ms at 100 %".
+    Case(
+        "check-talk-cut-10pc",
+        _args("check", "{k:talk_cut10.mkv}", "--json"),
+        3,
+        r"ends .* into the",
+        statuses={"talk_cut10.mkv": "uncertain"},
+        untrusted=("*",),
+    ),
+    Case(
+        "check-talk-cut-40pc",
+        _args("check", "{k:talk_cut40.mkv}", "--json"),
+        3,
+        r"ends .* into the",
+        statuses={"talk_cut40.mkv": "uncertain"},
+        untrusted=("*",),
+    ),
     Case(
         "check-audio-missing",
         _args("check", "{k:flash.mkv}", "--audio", "nope.wav"),
