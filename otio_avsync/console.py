@@ -52,6 +52,11 @@ def stdout_gone() -> None:
 
 
 def print_table(result: Any, *, expected: dict[str, float] | None = None, title: str = "") -> None:
+    """The results as a table on stdout, then the track lines and the summary line.
+
+    Names, sounds and notes are escaped: a clip named ``[/]`` or ``[link=…]`` is
+    shown as it is, never read as markup.
+    """
     from rich.console import Console
     from rich.table import Table
 

@@ -93,14 +93,14 @@ def _irregular(times: np.ndarray, fps: float) -> bool:
 def _constant_rate(
     frames: np.ndarray, times: np.ndarray, fps: float, duration_s: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Variable-rate frames as a constant ``fps`` sequence: at each tick, the frame showing.
+    """Variable-rate frames as a constant ``fps`` sequence from 0: at each tick, the frame
+    showing (the first frame before it starts).
 
     The attention model pairs frame k with the sound at k / fps; VFR frames taken
     one after another would drift against their sound (tens of ms over a few seconds).
     """
     end = min(duration_s, float(times[-1]) + 1.0 / fps)
     grid = np.arange(max(1, math.floor(end * fps + 1e-6))) / fps
-    grid = grid[grid >= times[0] - 1e-9] if times[0] > 0 else grid
     index = np.clip(np.searchsorted(times, grid + 1e-9, side="right") - 1, 0, len(times) - 1)
     return frames[index], grid
 
