@@ -98,3 +98,38 @@ def test_csv_cells_that_would_run_as_formulas_are_neutralised() -> None:
     for text in ("=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx", "＝1"):
         assert csv_safe(text).startswith("'")
     assert csv_safe("shot 1") == "shot 1" and csv_safe(-2.5) == -2.5  # numbers stay data
+
+
+def test_outputs_are_checked_before_any_work(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    from otio_avsync.errors import TimelineError
+    from otio_avsync.timeline_io import check_output, check_timeline_output
+
+    existing = tmp_path / "old.otio"
+    existing.write_text("{}")
+    monkeypatch.setattr(os, "access", lambda p, mode: Path(p) != existing)
+    with pytest.raises(TimelineError, match="read-only"):
+        check_output(existing)  # root ignores file modes: the check asks os.access
+    monkeypatch.undo()
+    with pytest.raises(TimelineError, match="does not exist"):
+        check_output(tmp_path / "nope" / "x.json")
+    with pytest.raises(TimelineError, match="no OTIO adapter writes"):
+        check_timeline_output(tmp_path / "x.pdf")
+    with pytest.raises(TimelineError, match="refusing to overwrite"):
+        check_output(existing, protect=[existing])
+    assert check_timeline_output(tmp_path / "x.otioz") == tmp_path / "x.otioz"
+    assert list(tmp_path.iterdir()) == [existing]  # the probes leave nothing behind
+
+
+def test_bundles_are_written_and_replaced_atomically(tmp_path: Path) -> None:
+    import opentimelineio as otio
+
+    from otio_avsync.timeline_io import write_timeline
+
+    tl = otio.schema.Timeline(name="t")
+    for name in ("t.otioz", "t.otiod"):
+        for _ in range(2):  # the second write replaces the first
+            write_timeline(tl, tmp_path / name)
+        assert otio.adapters.read_from_file(str(tmp_path / name)).name == "t"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.otiod", "t.otioz"]
