@@ -22,11 +22,14 @@ from otio_avsync.errors import AvsyncError
 from otio_avsync.jobs import AnalysisJob, build_jobs
 from otio_avsync.results import (
     BT1359,
+    DEFAULT_FAIL_ON,
     DEFAULT_MIN_CONFIDENCE,
     ClipResult,
     Status,
     Tolerance,
     describe,
+    exit_status,
+    is_flagged,
     judge,
 )
 
@@ -45,8 +48,10 @@ class AuditOptions:
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     max_span_s: float = 60.0
     thumbnails: bool = False
-    #: A clip whose analysis failed (``error``) fails a QC run too: nobody checked it.
-    fail_on: tuple[Status, ...] = (Status.OUT_OF_SYNC, Status.ERROR)
+    fail_on: tuple[Status, ...] = DEFAULT_FAIL_ON
+    #: Clips that could not be checked (uncertain, media missing, no audio, error) do not
+    #: make the exit status 3 (see :func:`otio_avsync.results.exit_status`).
+    unchecked_ok: bool = False
     #: The original mix the other sounds are aligned to: a track name or a language;
     #: None picks one (see :mod:`otio_avsync.dubbing`); "none" turns alignment off.
     reference: str | None = None
@@ -93,12 +98,17 @@ class AuditResult:
 
     @property
     def flagged(self) -> list[ClipResult]:
-        return [r for r in self.results if r.status in self.options.fail_on]
+        """The results the audit fails on (``options.fail_on``, default out of sync)."""
+        return [r for r in self.results if is_flagged(r.status, self.options.fail_on)]
 
     @property
     def exit_code(self) -> int:
-        """0 = nothing flagged, 1 = clips flagged."""
-        return 1 if self.flagged else 0
+        """0 all checked, nothing flagged; 1 flagged; 3 some clips could not be checked."""
+        return exit_status(
+            [r.status for r in self.results],
+            self.options.fail_on,
+            unchecked_ok=self.options.unchecked_ok,
+        )
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -186,6 +196,13 @@ def audit_timeline(
     )
 
 
+def _judge_damaged(result: ClipResult, coverage: Any) -> None:
+    """Media cut short or damaged: never a finding; confidence scaled to what was seen."""
+    result.confidence = float(result.confidence) * coverage.fraction
+    result.status = Status.UNCERTAIN
+    result.message = "; ".join(coverage.problems)
+
+
 def analyse_job(
     job: AnalysisJob,
     estimator: Any,
@@ -193,7 +210,7 @@ def analyse_job(
     timings: dict[str, float] | None = None,
 ) -> ClipResult:
     """analyse_job(job, estimator, options) -> ClipResult; never raises for bad media."""
-    from otio_avsync.render import render, thumbnail_jpeg
+    from otio_avsync.render import render_checked, thumbnail_jpeg
 
     result = ClipResult(
         clip_name=job.clip_name,
@@ -214,11 +231,12 @@ def analyse_job(
     timings = timings if timings is not None else {}
     try:
         t0 = time.perf_counter()
-        av = render(
+        av, coverage = render_checked(
             job,
             frame_width=estimator.frame_width,
             audio_rate=estimator.audio_rate,
             audio_pad_s=options.search_ms / 1000.0,
+            constant_rate=not getattr(estimator, "uses_frame_times", False),
         )
         t1 = time.perf_counter()
         est = estimator.estimate(av, search_ms=options.search_ms)
@@ -253,6 +271,8 @@ def analyse_job(
     )
     if result.status is Status.UNCERTAIN:
         result.message = est.note or f"confidence {est.confidence:.0%} is below the threshold"
+    if coverage.damaged:
+        _judge_damaged(result, coverage)
     result.message = describe(result)
     if options.thumbnails and result.status in (Status.OUT_OF_SYNC, Status.UNCERTAIN):
         result.thumbnail_jpeg = thumbnail_jpeg(job)  # only where a picture helps: kept small

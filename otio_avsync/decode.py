@@ -208,6 +208,8 @@ def _check_path(path: str | os.PathLike) -> str:
         raise _fail(name, "file not found")
     if os.path.isdir(name):
         raise _fail(name, "is a directory, not a media file")
+    if not os.path.isfile(name):  # a FIFO or a device would block or never end
+        raise _fail(name, "is not a regular file (a pipe, socket or device), not a media file")
     return name
 
 
