@@ -7,6 +7,7 @@ reading and writing files (atomically, never over the input) lives in
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -251,6 +252,8 @@ def _run_jobs(
     outcomes: list[JobOutcome | None] = [None] * len(jobs)
     keys: dict[int, str] = {}
     todo: list[int] = []
+    first: dict[str, int] = {}
+    twins: dict[int, list[int]] = {}
     ident = None
     for i, job in enumerate(jobs):
         if job.status is not None:
@@ -265,10 +268,13 @@ def _run_jobs(
             if hit is not None and (hit.thumbnail_png or not options.thumbnails):
                 outcomes[i] = hit
                 continue
+            if key in first:  # the same job twice (one media in two timelines): run it once
+                twins.setdefault(first[key], []).append(i)
+                continue
             if key:
-                keys[i] = key
+                keys[i], first[key] = key, i
         todo.append(i)
-    total, done = len(jobs), len(jobs) - len(todo)
+    total, done = len(jobs), len(jobs) - len(todo) - sum(map(len, twins.values()))
     if progress:
         progress(done, total, "")
 
@@ -283,11 +289,14 @@ def _run_jobs(
         timings["estimate_s"] += outcome.estimate_s
         if cache is not None and i in keys:
             cache.put(keys[i], outcome)
+        for twin in twins.get(i, []):
+            outcomes[twin] = dataclasses.replace(outcome, cached=True)
+            done += 1
         if progress:
             progress(done, total, jobs[i].clip_name)
 
     executor.run([jobs[i] for i in todo], options, on_done)
-    for i in todo:
+    for i in [*todo, *(t for ts in twins.values() for t in ts)]:
         if outcomes[i] is None:
             outcomes[i] = JobOutcome(status=Status.ERROR, message="Analysis did not finish.")
     return outcomes
