@@ -137,6 +137,16 @@ class ResultCache:
         if job.status is not None or job.picture is None or job.picture.path is None:
             return None
         pic = job.picture
+        # Only the sound the renderer reads counts: the span and the search range around it.
+        pad = min(search_ms / 1000.0, job.audio_pad_s)
+        lo, hi = job.span_start_s - pad, job.span_start_s + job.span_duration_s + pad
+        heard = [
+            s
+            for s in job.sound
+            if s.path is not None
+            and s.timeline_start_s < hi
+            and s.timeline_start_s + s.duration_s > lo
+        ]
         try:
             sound = [
                 {
@@ -149,8 +159,7 @@ class ResultCache:
                     "stream": s.stream_index,
                     "speed": s.speed,
                 }
-                for s in job.sound
-                if s.path is not None
+                for s in heard
             ]
             picture = {
                 "media": self.media_identity(pic.path),
@@ -165,7 +174,7 @@ class ResultCache:
             "version": __version__,
             "estimator": estimator,
             "search_ms": search_ms,
-            "pad_s": round(min(search_ms / 1000.0, job.audio_pad_s), 9),
+            "pad_s": round(pad, 9),
             "picture": picture,
             "sound": sound,
         }
