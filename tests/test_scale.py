@@ -212,3 +212,52 @@ def test_cli_many_timelines_one_pool(media: Path, tmp_path: Path) -> None:
         "audit", str(media / "scale.otio"), str(media / "scale-bad.otio"), "-o", str(out / "x.otio")
     )
     assert r.returncode == 2 and "--out-dir" in r.stderr
+
+
+def _pool_workers() -> list[int]:
+    """This process's spawned pool workers (not multiprocessing's resource tracker)."""
+    me, out = os.getpid(), []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/status") as f:
+                ppid = next(int(line.split()[1]) for line in f if line.startswith("PPid:"))
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmd = f.read()
+        except (OSError, StopIteration):
+            continue
+        if ppid == me and b"spawn_main" in cmd:
+            out.append(int(entry))
+    return out
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="finds the workers through /proc")
+def test_a_killed_pool_worker_has_its_jobs_rerun(media: Path) -> None:
+    import signal
+    import threading
+    import time
+
+    path = media / "scale-bad.otio"
+    _, serial = _audit(path, SerialExecutor())
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def killer() -> None:
+        while not stop.is_set() and not killed:
+            workers = _pool_workers()
+            if workers:
+                time.sleep(0.5)  # let it start a job
+                os.kill(workers[0], signal.SIGKILL)
+                killed.append(workers[0])
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=killer, daemon=True)
+    thread.start()
+    executor = ProcessExecutor(2)
+    try:
+        tl, pooled = _audit(path, executor)
+    finally:
+        stop.set()
+        thread.join(5)
+    assert killed and executor.restarts >= 1
+    assert _meta(pooled) == _meta(serial)
+    assert set(markers_per_clip(tl).values()) == {1}
