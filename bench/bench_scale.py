@@ -140,7 +140,10 @@ def pool_and_cache(clips: int, estimator: str) -> None:
     _, fix = cli("fix", str(audited), "-o", str(fixed), "--json")
     done = json.loads(fix.stdout)
     slipped = sorted({e["clip"] for e in done.get("entries", []) if e.get("action") == "slipped"})
-    tc3, after = cli("audit", str(fixed), "-j", "2", "--cache", str(cache), "--json", *common)
+    refix = OUT / "after-fix.json"
+    tc3, after = cli(
+        "audit", str(fixed), "-j", "2", "--cache", str(cache), "-r", str(refix), *common
+    )
     reused, total = _reused(after.stderr)
     print(
         f"after fix of {len(slipped)} sound(s) {slipped}: {total - reused} of {total} jobs "
@@ -150,7 +153,7 @@ def pool_and_cache(clips: int, estimator: str) -> None:
         "  (a slipped sound is also heard by its neighbours' ±search window, so their jobs"
         " count as changed too)"
     )
-    flagged = [c["clip"] for c in _clips(after.stdout) if c["status"] == "out_of_sync"]
+    flagged = [c["clip"] for c in _clips(refix.read_text()) if c["status"] == "out_of_sync"]
     print(f"  still out of sync after the fix: {flagged or 'none'}")
 
 

@@ -20,6 +20,7 @@ does not match its key counts as a miss and is rewritten.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -69,25 +70,21 @@ def _file_digest(path: Path, limit: int | None = None) -> str:
 def estimator_identity(name: str, instance: Any = None) -> dict[str, Any]:
     """What makes one estimator's answers differ from another's, without loading it.
 
-    The class and its weights file (hashed: retrained weights under the same name
-    are another model), and for the attention models the mouth tracker in use
-    (the face mesh when MediaPipe is installed, else Haar boxes).
+    The class and the packaged weights it may load (hashed: retrained weights
+    under the same name are another model), and for the attention models the
+    mouth tracker in use (the face mesh when MediaPipe is installed, else Haar
+    boxes). Nothing is imported: an unchanged re-audit should cost next to nothing.
     """
-    from importlib import import_module
-
     from otio_avsync.estimators import ESTIMATORS
 
+    target = ESTIMATORS[name]
     if instance is not None:
-        cls = type(instance)
-    else:
-        module, cls_name = ESTIMATORS[name].split(":")
-        cls = getattr(import_module(module), cls_name)
-    ident: dict[str, Any] = {"name": name, "class": f"{cls.__module__}.{cls.__qualname__}"}
-    variant = getattr(cls, "variant", None)
-    if variant is not None:
-        from otio_avsync.model.weights import packaged_weights
+        target = f"{type(instance).__module__}:{type(instance).__qualname__}"
+    ident: dict[str, Any] = {"name": name, "class": target}
+    if target.startswith("otio_avsync.estimators.attention:"):
+        from otio_avsync.model.weights import WEIGHT_FILES, packaged_weights
 
-        ident["weights"] = _file_digest(packaged_weights(variant))
+        ident["weights"] = {v: _weights_digest(packaged_weights(v)) for v in sorted(WEIGHT_FILES)}
         if instance is not None and hasattr(instance, "mouth"):
             ident["mouth"] = instance.mouth
         else:
@@ -97,6 +94,11 @@ def estimator_identity(name: str, instance: Any = None) -> dict[str, Any]:
         if isinstance(value, int | float):
             ident[attr] = value
     return ident
+
+
+@functools.lru_cache(maxsize=8)
+def _weights_digest(path: Path) -> str:
+    return _file_digest(path)
 
 
 def _plain(value: Any) -> Any:

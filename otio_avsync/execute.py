@@ -121,7 +121,10 @@ _WORKER: dict[str, Any] = {"threads": None, "estimators": {}}
 
 
 def limit_threads(threads: int) -> None:
-    """Size this process's thread pools: torch (if loaded), OpenCV, and BLAS/OpenMP."""
+    """Size this process's thread pools: FFmpeg's decoder, torch (if loaded), OpenCV, BLAS."""
+    from otio_avsync import decode
+
+    decode.DECODE_THREADS = threads
     for var in THREAD_ENV:
         os.environ[var] = str(threads)
     try:

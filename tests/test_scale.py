@@ -261,3 +261,14 @@ def test_a_killed_pool_worker_has_its_jobs_rerun(media: Path) -> None:
     assert killed and executor.restarts >= 1
     assert _meta(pooled) == _meta(serial)
     assert set(markers_per_clip(tl).values()) == {1}
+
+
+def test_ray_missing_is_one_clear_error(monkeypatch) -> None:
+    import sys
+
+    from otio_avsync.errors import AvsyncError
+    from otio_avsync.execute import RayExecutor
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    with pytest.raises(AvsyncError, match=r"pip install 'otio-avsync\[ray\]'"):
+        RayExecutor("auto")._connect()
