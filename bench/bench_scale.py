@@ -49,13 +49,25 @@ def _env() -> dict[str, str]:
     )
 
 
+#: CPU seconds (user + system, the CLI and its workers) of the last :func:`cli` run.
+LAST_CPU = [0.0]
+
+
+def _children_cpu() -> float:
+    import resource
+
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
 def cli(*args: str) -> tuple[float, subprocess.CompletedProcess[str]]:
     """Run ``otio-avsync ARGS``; returns (wall seconds, finished process)."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _children_cpu()
     proc = subprocess.run(
         [sys.executable, "-m", "otio_avsync", *args], capture_output=True, text=True, env=_env()
     )
     elapsed = time.perf_counter() - t0
+    LAST_CPU[0] = _children_cpu() - c0
     if proc.returncode not in (0, 1):
         sys.exit(f"otio-avsync {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
     return elapsed, proc
@@ -114,12 +126,17 @@ def pool_and_cache(clips: int, estimator: str) -> None:
     common = ["--estimator", estimator]
     print(f"\n## {clips}-clip 1080p timeline, estimator {estimator}")
     t1, one = cli("audit", str(path), "--jobs", "1", "--no-cache", "--json", *common)
+    cpu1 = LAST_CPU[0]
     t2, two = cli("audit", str(path), "--jobs", "2", "--no-cache", "--json", *common)
+    cpu2 = LAST_CPU[0]
     same = _clips(one.stdout) == _clips(two.stdout)
-    print(f"--jobs 1: {t1:7.1f} s  ({t1 / clips:.2f} s per job, start-up included)")
     print(
-        f"--jobs 2: {t2:7.1f} s  speed-up {t1 / t2:.2f}x on {os.cpu_count()} cores; "
-        f"reports identical: {same}"
+        f"--jobs 1: {t1:6.1f} s wall, {cpu1:6.1f} s CPU ({t1 / clips:.2f} s per job, "
+        "start-up included)"
+    )
+    print(
+        f"--jobs 2: {t2:6.1f} s wall, {cpu2:6.1f} s CPU; speed-up {t1 / t2:.2f}x on "
+        f"{os.cpu_count()} shared cores; reports identical: {same}"
     )
 
     cache = OUT / "cache"
@@ -131,10 +148,16 @@ def pool_and_cache(clips: int, estimator: str) -> None:
     tc1, first = cli(
         "audit", str(path), "-j", "2", "--cache", str(cache), "-o", str(audited), *common
     )
+    cpu_first = LAST_CPU[0]
     tc2, again = cli("audit", str(path), "-j", "2", "--cache", str(cache), *common)
-    print(f"cached audit, first: {tc1:6.1f} s  (reused {_reused(first.stderr)[0]})")
+    cpu_again = LAST_CPU[0]
     print(
-        f"re-audit unchanged:  {tc2:6.2f} s  = {100 * tc2 / tc1:.1f} % of the first "
+        f"cached audit, first: {tc1:6.1f} s wall, {cpu_first:6.1f} s CPU "
+        f"(reused {_reused(first.stderr)[0]})"
+    )
+    print(
+        f"re-audit unchanged:  {tc2:6.2f} s wall = {100 * tc2 / tc1:.1f} % of the first; "
+        f"{cpu_again:.2f} s CPU = {100 * cpu_again / cpu_first:.1f} % "
         f"(reused {_reused(again.stderr)[0]} of {_reused(again.stderr)[1]})"
     )
     _, fix = cli("fix", str(audited), "-o", str(fixed), "--json")
@@ -147,7 +170,7 @@ def pool_and_cache(clips: int, estimator: str) -> None:
     reused, total = _reused(after.stderr)
     print(
         f"after fix of {len(slipped)} sound(s) {slipped}: {total - reused} of {total} jobs "
-        f"analysed again ({tc3:.1f} s); the others reused"
+        f"analysed again ({tc3:.1f} s wall); the others reused"
     )
     print(
         "  (a slipped sound is also heard by its neighbours' ±search window, so their jobs"
