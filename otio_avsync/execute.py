@@ -306,8 +306,10 @@ class RayExecutor:
             ray.init(**kwargs)
         except Exception as exc:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            hint = " (start one with 'ray start --head', or use --ray local)"
             raise AvsyncError(
                 f"cannot reach the Ray cluster at {self.address!r}: {detail}"
+                + (hint if self.address == "auto" else "")
             ) from None
         return ray, True
 
