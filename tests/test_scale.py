@@ -272,3 +272,39 @@ def test_ray_missing_is_one_clear_error(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
     with pytest.raises(AvsyncError, match=r"pip install 'otio-avsync\[ray\]'"):
         RayExecutor("auto")._connect()
+
+
+def test_cache_is_safe_under_concurrent_writers(tmp_path: Path) -> None:
+    """Writers of one key never leave a half-written entry for a reader to see."""
+    import threading
+
+    import numpy as np
+
+    from otio_avsync.audit import JobOutcome
+    from otio_avsync.estimators.base import Estimate
+
+    est = Estimate(12.5, 0.9, "baseline", curve_ms=np.arange(4000.0), curve_score=np.ones(4000))
+    key = "ab" * 32
+    seen: list[object] = []
+    corrupt: list[int] = []
+
+    def writer() -> None:
+        cache = ResultCache(tmp_path)
+        for _ in range(30):
+            cache.put(key, JobOutcome(estimate=est))
+
+    def reader() -> None:
+        cache = ResultCache(tmp_path)
+        for _ in range(60):
+            seen.append(cache.get(key))
+        corrupt.append(cache.corrupt)
+
+    threads = [threading.Thread(target=f) for f in (writer, writer, reader, reader)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert corrupt == [0, 0]
+    hits = [o for o in seen if o is not None]
+    assert hits and all(o.estimate.offset_ms == 12.5 for o in hits)
+    assert list(tmp_path.rglob(".tmp-*")) == []  # no temporary files left behind
