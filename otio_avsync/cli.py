@@ -131,31 +131,94 @@ def _options(
     )
 
 
-def _run_audit(timeline: Any, options: Any, base_dir: Any, quiet: bool) -> Any:
-    """Audit with progress on stderr: a live bar on a terminal, plain lines in logs and pipes."""
-    from otio_avsync.audit import audit_timeline
+def _run_audit(
+    timeline: Any, options: Any, base_dir: Any, quiet: bool, executor: Any = None, cache: Any = None
+) -> Any:
+    """Audit one timeline (see :func:`_run_audits`)."""
+    return _run_audits([(timeline, base_dir)], options, quiet, executor, cache)[0]
+
+
+def _run_audits(
+    items: list[tuple[Any, Any]], options: Any, quiet: bool, executor: Any, cache: Any
+) -> list[Any]:
+    """Audit timelines through one executor, with progress on stderr: a live bar on a
+    terminal, plain lines in logs and pipes."""
+    from otio_avsync.audit import audit_timelines
 
     console = rich_console(stderr=True)
     if quiet or not console.is_terminal:
         progress = None if quiet else _progress_lines()
-        return audit_timeline(timeline, options, base_dir=base_dir, progress=progress)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        results = audit_timelines(items, options, progress=progress, executor=executor, cache=cache)
+    else:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("analysing", total=None)
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("analysing", total=None)
 
-        def progress(done: int, total: int, name: str) -> None:
-            label = markup(f"analysing {safe_text(name)[:30]}")
-            bar.update(task, completed=done, total=total, description=label)
+            def progress(done: int, total: int, name: str) -> None:
+                label = markup(f"analysing {safe_text(name)[:30]}")
+                bar.update(task, completed=done, total=total, description=label)
 
-        return audit_timeline(timeline, options, base_dir=base_dir, progress=progress)
+            results = audit_timelines(
+                items, options, progress=progress, executor=executor, cache=cache
+            )
+    if cache is not None and not quiet:
+        work = [r.work for r in results]
+        reused, jobs = sum(w["reused"] for w in work), sum(w["jobs"] for w in work)
+        click.echo(f"cache: {reused} of {jobs} job(s) reused ({cache.folder})", err=True)
+    return results
+
+
+def _execution(jobs: int | None, ray: str | None, cache_dir: Path | None, no_cache: bool):
+    """The executor and result cache that --jobs, --ray, --cache and --no-cache ask for."""
+    from otio_avsync.cache import ResultCache, default_cache_dir
+    from otio_avsync.execute import make_executor
+
+    cache = None if no_cache else ResultCache(cache_dir or default_cache_dir())
+    return make_executor(jobs, ray), cache
+
+
+def _execution_options(f: Any) -> Any:
+    f = click.option(
+        "--no-cache",
+        is_flag=True,
+        help="Analyse every job again; neither read nor write the cache.",
+    )(f)
+    f = click.option(
+        "--cache",
+        "cache_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Result cache folder (default: $OTIO_AVSYNC_CACHE, else the user cache folder, "
+        "~/.cache/otio-avsync on Linux). Unchanged jobs reuse their results.",
+    )(f)
+    f = click.option(
+        "--ray",
+        metavar="ADDRESS",
+        help="Run the jobs as Ray tasks: 'auto' (this machine's cluster), 'local' (start one "
+        "here) or a cluster address. Media paths must be readable on the workers. Needs "
+        "pip install 'otio-avsync[ray]'.",
+    )(f)
+    f = click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        envvar="OTIO_AVSYNC_JOBS",
+        help="Worker processes (default: the cores available; 1 = this process).",
+    )(f)
+    return f
 
 
 def _progress_lines() -> Any:
@@ -218,12 +281,18 @@ def main(debug: bool) -> None:
 
 
 @main.command()
-@click.argument("timeline", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("timelines", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the annotated timeline here (.otio keeps markers and metadata).",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="For several timelines (or a folder): write DIR/<name>.avsync.otio, "
+    "DIR/<name>.report.<fmt> each and one combined report (DIR/report.json, or the -r paths).",
 )
 @click.option(
     "-r",
@@ -274,10 +343,12 @@ def main(debug: bool) -> None:
     show_default=True,
     help="Search the reference within ± this many ms.",
 )
+@_execution_options
 @_common_options
 def audit(
-    timeline: Path,
+    timelines: tuple[Path, ...],
     output: Path | None,
+    out_dir: Path | None,
     reports: tuple[str, ...],
     adapter: str | None,
     adapter_args: tuple[str, ...],
@@ -292,8 +363,13 @@ def audit(
     as_json: bool,
     quiet: bool,
     unchecked_ok: bool,
+    jobs: int | None,
+    ray: str | None,
+    cache_dir: Path | None,
+    no_cache: bool,
 ) -> None:
-    """Audit every picture clip of TIMELINE against its linked sound."""
+    """Audit every picture clip of each TIMELINE (a file, or a folder of them) against its
+    linked sound. Several timelines share one pool of workers and one result cache."""
     from otio_avsync.plugin import relink_timeline
     from otio_avsync.report import to_json
     from otio_avsync.timeline_io import (
@@ -305,18 +381,18 @@ def audit(
         write_timeline,
     )
 
-    if output is not None and timeline.exists() and output.exists() and same_file(output, timeline):
-        raise AvsyncError(f"refusing to overwrite the input file {timeline}; choose another -o")
+    many = out_dir is not None or len(timelines) > 1 or timelines[0].is_dir()
+    if many and output is not None:
+        raise click.UsageError("-o names one output; with several timelines use --out-dir DIR")
+    timeline = timelines[0]
+    protect_in = [str(t) for t in timelines]
     # Every output is checked before anything is decoded: a bad one fails in a second.
-    _check_report_suffixes(reports, [str(timeline)] + ([str(output)] if output else []))
+    _check_report_suffixes(reports, protect_in + ([str(output)] if output else []))
     if output is not None:
+        if timeline.exists() and output.exists() and same_file(output, timeline):
+            raise AvsyncError(f"refusing to overwrite the input file {timeline}; choose another -o")
         check_timeline_output(output, protect=[timeline])
-    tl, note = read_timeline_for_audit(timeline, adapter, parse_adapter_args(adapter_args))
-    if note:
-        click.echo(f"otio-avsync: {note}", err=True)
-    work = copy.deepcopy(tl)
-    if media_dirs:
-        relink_timeline(work, [Path(d) for d in media_dirs])
+    executor, cache = _execution(jobs, ray, cache_dir, no_cache)
     options = _options(
         tolerance,
         estimator,
@@ -328,7 +404,29 @@ def audit(
         reference_search_ms=reference_search_ms,
         unchecked_ok=unchecked_ok,
     )
-    result = _run_audit(work, options, timeline.resolve().parent, quiet)
+    if many:
+        from otio_avsync.batch import audit_many
+
+        code = audit_many(
+            list(timelines),
+            out_dir=out_dir,
+            reports=reports,
+            options=options,
+            run=lambda items: _run_audits(items, options, quiet, executor, cache),
+            adapter=adapter,
+            media_dirs=media_dirs,
+            as_json=as_json,
+            quiet=quiet,
+            echo=click.echo,
+        )
+        sys.exit(code)
+    tl, note = read_timeline_for_audit(timeline, adapter, parse_adapter_args(adapter_args))
+    if note:
+        click.echo(f"otio-avsync: {note}", err=True)
+    work = copy.deepcopy(tl)
+    if media_dirs:
+        relink_timeline(work, [Path(d) for d in media_dirs])
+    result = _run_audit(work, options, timeline.resolve().parent, quiet, executor, cache)
     for line in (work.metadata.get("otio_avsync") or {}).get("notes") or []:
         click.echo(f"otio-avsync: {line}", err=True)
     protect = [str(timeline)]

@@ -1036,8 +1036,11 @@ def make_slipped_timeline(
     scene: str = "mixed",
     relative_urls: bool = True,
     name: str = "slipped",
+    size: tuple[int, int] | None = None,
 ) -> TimelineTruth:
     """A V1/A1 timeline whose audio clips are slipped by known frame counts.
+
+    ``size`` (width, height) overrides the media's small default picture (1080p for benchmarks).
 
     Clip ``i`` plays in-sync media on V1 from ``available.start + handle``;
     its A1 clip uses the same file starting ``slips_frames[i]`` frames earlier,
@@ -1053,7 +1056,11 @@ def make_slipped_timeline(
     entries = [
         _Entry(
             name=f"{name}_{i:02d}",
-            spec=ClipSpec(scene=scene, seed=seed * 1000 + i, fps=rate),
+            spec=ClipSpec(scene=scene, seed=seed * 1000 + i, fps=rate)
+            if size is None
+            else ClipSpec(
+                scene=scene, seed=seed * 1000 + i, fps=rate, width=size[0], height=size[1]
+            ),
             slip_frames=int(k),
         )
         for i, k in enumerate(slips_frames)
