@@ -179,12 +179,12 @@ def _crash(debug: bool):
         def boom(*_a: object, **_k: object) -> None:
             raise RuntimeError("simulated bug")
 
-        saved = audit.audit_timeline
-        audit.audit_timeline = boom
+        saved = audit.audit_timelines  # what the CLI runs, for one timeline or many
+        audit.audit_timelines = boom
         try:
             run = invoke((["--debug"] if debug else []) + args, folder)
         finally:
-            audit.audit_timeline = saved
+            audit.audit_timelines = saved
             os.environ.pop("OTIO_AVSYNC_DEBUG", None)
         if debug:  # the traceback is wanted here: say so, and hide it from the generic check
             ok = "Traceback" in run.err and "simulated bug" in run.err
