@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from otio_avsync.estimators.base import AVInput
 from otio_avsync.model.corpus import Clip
 from otio_avsync.model.frontend import AUDIO_RATE, PictureTiles
+from otio_avsync.spans import AVInput
 
 
 @dataclass

@@ -354,11 +354,11 @@ def calibrate(
     """
     import torch
 
-    from otio_avsync.estimators.attention import EVIDENCE, AttentionEstimator
     from otio_avsync.model.evaluate import fit_calibration, run_cases, summarise
+    from otio_avsync.model.scan import EVIDENCE, OffsetScan
     from otio_avsync.model.weights import load_model, save_bundle
 
-    est = AttentionEstimator(weights=str(weights))
+    est = OffsetScan(weights=str(weights))
     log(f"calibrating on {len(clips)} clips x {cfg.calibration_offsets} offsets")
     cases = run_cases(
         est, clips, cfg.calibration_offsets, seed=cfg.seed + 7, min_s=cfg.calibration_min_s
