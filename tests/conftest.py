@@ -9,7 +9,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "otio_avsync" / "plugin_manifest" / "plugin_manifest.json"
-SHARED_MEDIA = ROOT.parent / "shared" / "media"
 
 # Before anything imports opentimelineio: load our manifest from the source tree
 # and ignore entry points, so tests see this checkout's plugin.

@@ -17,7 +17,6 @@ from otio_avsync.results import Status
 from otio_avsync.testmedia import ClipSpec, make_clip, make_slipped_timeline
 from otio_avsync.timeline_io import read_timeline
 
-ROOT = Path(__file__).resolve().parents[1]
 SLIPS = list(range(-10, 11))
 
 
@@ -177,23 +176,6 @@ def test_check_single_file(baked) -> None:
     proc = cli("check", str(ok.path), "--audio", str(late_sound.path), "--json")
     (row,) = json.loads(proc.stdout)["clips"]
     assert abs(row["offset_ms"] - 200.0) <= 40.0 and row["audio_kind"] == "track"
-
-
-def _one_clip_timeline(folder: Path, media: Path, name: str) -> otio.schema.Timeline:
-    rng = otio.opentime.TimeRange(
-        otio.opentime.RationalTime(0, 25), otio.opentime.RationalTime(100, 25)
-    )
-    tl = otio.schema.Timeline(name=name)
-    v = otio.schema.Track(kind=otio.schema.TrackKind.Video)
-    v.append(
-        otio.schema.Clip(
-            name=name,
-            media_reference=otio.schema.ExternalReference(str(media), available_range=rng),
-            source_range=rng,
-        )
-    )
-    tl.tracks.append(v)
-    return tl
 
 
 def test_bad_media_gets_a_status_and_others_still_run(baked, tmp_path: Path) -> None:

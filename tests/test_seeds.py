@@ -36,7 +36,7 @@ def test_demo_seeds_never_coincide_with_the_corpus() -> None:
 def test_make_demo_generates_with_the_demo_seeds(monkeypatch, tmp_path: Path) -> None:
     built: list = []
 
-    def capture(folder, name, entries, *args, **kwargs):
+    def capture(folder, name, entries, *_, **__):
         built.extend(entries)
         raise StopIteration  # nothing to write: only the specs matter
 
