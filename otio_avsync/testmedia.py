@@ -1070,6 +1070,17 @@ def make_slipped_timeline(
     )
 
 
+#: The demo's clips take their generator seeds from here up. The training corpus
+#: generates its clips with seeds ``recipe_seed * 1000 + i`` (model/corpus.py), so
+#: small seeds would make the demo show training material (``syn-0-001`` ...).
+DEMO_SEED_BASE = 1_000_000_000
+
+
+def demo_seeds(seed: int = 0) -> list[int]:
+    """The generator seeds of the demo's seven clips for the demo's ``--seed``."""
+    return [DEMO_SEED_BASE + seed * 100 + k for k in range(1, 8)]
+
+
 def make_demo(folder: str | Path, *, seed: int = 0) -> TimelineTruth:
     """A small mixed timeline that shows every kind of audit outcome.
 
@@ -1079,19 +1090,20 @@ def make_demo(folder: str | Path, *, seed: int = 0) -> TimelineTruth:
     a MissingReference.  ``expected`` lists the analysable clips only.
     """
     rate = Fraction(25)
-    base = ClipSpec(width=320, height=180, seed=seed)
+    s = demo_seeds(seed)
+    base = ClipSpec(width=320, height=180, seed=s[0])
     entries = [
-        _Entry("shot_010_in_sync", replace(base, scene="mixed", seed=seed * 100 + 1), 0),
-        _Entry("shot_020_late_3f", replace(base, scene="mouth", seed=seed * 100 + 2), 3),
-        _Entry("shot_030_early_2f", replace(base, scene="ball", seed=seed * 100 + 3), -2),
-        _Entry("shot_040_late_8f", replace(base, scene="flash", seed=seed * 100 + 4), 8),
+        _Entry("shot_010_in_sync", replace(base, scene="mixed", seed=s[0]), 0),
+        _Entry("shot_020_late_3f", replace(base, scene="mouth", seed=s[1]), 3),
+        _Entry("shot_030_early_2f", replace(base, scene="ball", seed=s[2]), -2),
+        _Entry("shot_040_late_8f", replace(base, scene="flash", seed=s[3]), 8),
         _Entry(
             "shot_050_media_late_160ms",
-            replace(base, scene="mixed", seed=seed * 100 + 5, offset_ms=160.0),
+            replace(base, scene="mixed", seed=s[4], offset_ms=160.0),
             None,
         ),
-        _Entry("shot_060_missing_file", replace(base, seed=seed * 100 + 6), 0, missing="url"),
-        _Entry("shot_070_offline", replace(base, seed=seed * 100 + 7), 0, missing="reference"),
+        _Entry("shot_060_missing_file", replace(base, seed=s[5]), 0, missing="url"),
+        _Entry("shot_070_offline", replace(base, seed=s[6]), 0, missing="reference"),
     ]
     # Unanalysable entries get no media written: drop their spec after naming it.
     entries = [replace(e, spec=None) if e.missing else e for e in entries]

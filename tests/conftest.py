@@ -13,7 +13,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "otio_avsync" / "plugin_manifest" / "plugin_manifest.json"
-SHARED_MEDIA = ROOT.parent / "shared" / "media"
 
 
 def _other_plugin_manifests() -> list[str]:
