@@ -188,7 +188,7 @@ class ResultCache:
 
     # -- entries ----------------------------------------------------------------
     def get(self, key: str) -> Any:
-        """The cached :class:`~otio_avsync.audit.JobOutcome`, or None (missing or corrupt)."""
+        """The cached :class:`~otio_avsync.analysis.JobOutcome`, or None (missing or corrupt)."""
         path = self._path(key)
         try:
             text = path.read_text(encoding="utf-8")
@@ -265,7 +265,7 @@ def _outcome_to(outcome: Any) -> dict[str, Any]:
 def _outcome_from(entry: dict[str, Any]) -> Any:
     import base64
 
-    from otio_avsync.audit import JobOutcome
+    from otio_avsync.analysis import JobOutcome
     from otio_avsync.estimators.base import Estimate
     from otio_avsync.results import WindowResult
 

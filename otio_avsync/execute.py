@@ -16,7 +16,7 @@ the result never depends on the executor or on completion order.
   ``pip install 'otio-avsync[ray]'``); Ray reruns the tasks of a dead worker.
 
 Workers receive *portable* jobs (no OTIO objects) and return
-:class:`~otio_avsync.audit.JobOutcome` objects; media paths must be readable
+:class:`~otio_avsync.analysis.JobOutcome` objects; media paths must be readable
 where the job runs, and a job whose media is not gets ``media_missing`` saying
 on which host.
 """
@@ -84,7 +84,7 @@ def portable(job: AnalysisJob) -> AnalysisJob:
 
 
 def _failed(message: str) -> Any:
-    from otio_avsync.audit import JobOutcome
+    from otio_avsync.analysis import JobOutcome
     from otio_avsync.results import Status
 
     return JobOutcome(status=Status.ERROR, message=message)
@@ -105,7 +105,7 @@ class SerialExecutor:
         self.estimator = estimator
 
     def run(self, jobs: Sequence[AnalysisJob], options: Any, on_done: OnDone) -> None:
-        from otio_avsync.audit import estimate_job
+        from otio_avsync.analysis import estimate_job
         from otio_avsync.estimators import get_estimator
 
         if jobs and self.estimator is None:
@@ -158,7 +158,7 @@ def _worker_estimator(name: str) -> Any:
 
 def work(job: AnalysisJob, options: Any) -> Any:
     """Analyse one portable job in a worker: the function pools and Ray tasks run."""
-    from otio_avsync.audit import estimate_job
+    from otio_avsync.analysis import estimate_job
 
     return estimate_job(job, _worker_estimator(options.estimator), options)
 
