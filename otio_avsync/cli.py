@@ -1,12 +1,16 @@
 """``otio-avsync``: audit timelines, check single files, run the demo.
 
-Exit status: 0 = nothing flagged, 1 = clips flagged, 2 = bad input or usage.
+Exit status (see :mod:`otio_avsync.results`): 0 = every clip checked, nothing
+flagged; 1 = clips flagged (``--fail-on``); 3 = nothing flagged but some clips
+could not be checked (``--allow-unchecked`` makes that 0); 2 = usage error, bad
+input or a bug (one line on stderr; the traceback with ``--debug``).
 Progress goes to stderr; the summary table (or ``--json``) to stdout.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -15,11 +19,33 @@ from typing import Any
 import click
 
 from otio_avsync import __version__
+from otio_avsync.console import (
+    DEBUG_ENV,
+    configure_logging,
+    emit,
+    markup,
+    print_fixes,
+    print_table,
+    rich_console,
+    safe_text,
+    stdout_gone,
+)
+from otio_avsync.console import debugging as _debugging
 from otio_avsync.errors import AvsyncError
 from otio_avsync.estimators import DEFAULT_ESTIMATOR, ESTIMATORS
-from otio_avsync.results import TOLERANCE_PRESETS, Status, Tolerance, parse_tolerance
+from otio_avsync.results import (
+    EXIT_FLAGGED,
+    EXIT_OK,
+    EXIT_UNCHECKED,
+    EXIT_USAGE,
+    TOLERANCE_PRESETS,
+    Status,
+    Tolerance,
+    parse_tolerance,
+)
 
-EXIT_OK, EXIT_FLAGGED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_BAD_INPUT = EXIT_USAGE
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FLAGGED", "EXIT_OK", "EXIT_UNCHECKED", "main", "run"]
 
 
 class _ToleranceType(click.ParamType):
@@ -69,6 +95,13 @@ def _common_options(f: Any) -> Any:
         f
     )
     f = click.option("-q", "--quiet", is_flag=True, help="No progress bar or table.")(f)
+    f = click.option(
+        "--allow-unchecked",
+        "unchecked_ok",
+        is_flag=True,
+        help="Clips that could not be checked (uncertain, media missing, no audio, error) "
+        "do not make the exit status 3.",
+    )(f)
     return f
 
 
@@ -81,6 +114,7 @@ def _options(
     thumbnails: bool = False,
     reference: str | None = None,
     reference_search_ms: float = 10000.0,
+    unchecked_ok: bool = False,
 ) -> Any:
     from otio_avsync.audit import AuditOptions
 
@@ -93,33 +127,98 @@ def _options(
         fail_on=tuple(Status(s) for s in fail_on),
         reference=reference,
         reference_search_ms=reference_search_ms,
+        unchecked_ok=unchecked_ok,
     )
 
 
-def _run_audit(timeline: Any, options: Any, base_dir: Any, quiet: bool) -> Any:
-    """Audit with progress on stderr: a live bar on a terminal, plain lines in logs and pipes."""
-    from otio_avsync.audit import audit_timeline
+def _run_audit(
+    timeline: Any, options: Any, base_dir: Any, quiet: bool, executor: Any = None, cache: Any = None
+) -> Any:
+    """Audit one timeline (see :func:`_run_audits`)."""
+    return _run_audits([(timeline, base_dir)], options, quiet, executor, cache)[0]
 
-    console = _console(stderr=True)
+
+def _run_audits(
+    items: list[tuple[Any, Any]], options: Any, quiet: bool, executor: Any, cache: Any
+) -> list[Any]:
+    """Audit timelines through one executor, with progress on stderr: a live bar on a
+    terminal, plain lines in logs and pipes."""
+    from otio_avsync.audit import audit_timelines
+
+    console = rich_console(stderr=True)
     if quiet or not console.is_terminal:
         progress = None if quiet else _progress_lines()
-        return audit_timeline(timeline, options, base_dir=base_dir, progress=progress)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        results = audit_timelines(items, options, progress=progress, executor=executor, cache=cache)
+    else:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("analysing", total=None)
+        with Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("analysing", total=None)
 
-        def progress(done: int, total: int, name: str) -> None:
-            bar.update(task, completed=done, total=total, description=f"analysing {name}"[:40])
+            def progress(done: int, total: int, name: str) -> None:
+                label = markup(f"analysing {safe_text(name)[:30]}")
+                bar.update(task, completed=done, total=total, description=label)
 
-        return audit_timeline(timeline, options, base_dir=base_dir, progress=progress)
+            results = audit_timelines(
+                items, options, progress=progress, executor=executor, cache=cache
+            )
+    if cache is not None and not quiet:
+        work = [r.work for r in results]
+        reused, jobs = sum(w["reused"] for w in work), sum(w["jobs"] for w in work)
+        click.echo(f"cache: {reused} of {jobs} job(s) reused ({cache.folder})", err=True)
+    return results
+
+
+def _execution(jobs: int | None, ray: str | None, cache_dir: Path | None, no_cache: bool):
+    """The executor and result cache that --jobs, --ray, --cache and --no-cache ask for."""
+    from otio_avsync.cache import ResultCache, default_cache_dir
+    from otio_avsync.execute import make_executor
+
+    cache = None if no_cache else ResultCache(cache_dir or default_cache_dir())
+    return make_executor(jobs, ray), cache
+
+
+def _execution_options(f: Any) -> Any:
+    f = click.option(
+        "--no-cache",
+        is_flag=True,
+        help="Analyse every job again; neither read nor write the cache.",
+    )(f)
+    f = click.option(
+        "--cache",
+        "cache_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Result cache folder (default: $OTIO_AVSYNC_CACHE, else the user cache folder, "
+        "~/.cache/otio-avsync on Linux). Unchanged jobs reuse their results.",
+    )(f)
+    f = click.option(
+        "--ray",
+        metavar="ADDRESS",
+        help="Run the jobs as Ray tasks: 'auto' (this machine's cluster), 'local' (start one "
+        "here) or a cluster address. Media paths must be readable on the workers. Needs "
+        "pip install 'otio-avsync[ray]'.",
+    )(f)
+    f = click.option(
+        "-j",
+        "--jobs",
+        type=click.IntRange(min=1),
+        envvar="OTIO_AVSYNC_JOBS",
+        help="Worker processes (default: the cores available; 1 = this process).",
+    )(f)
+    return f
 
 
 def _progress_lines() -> Any:
@@ -128,83 +227,25 @@ def _progress_lines() -> Any:
     return ProgressLines(sys.stderr)
 
 
-def _console(stderr: bool = False) -> Any:
-    """A rich console; off a terminal it is wide enough that tables are never cut."""
-    from rich.console import Console
-
-    console = Console(stderr=stderr)
-    if not console.is_terminal:
-        console = Console(stderr=stderr, width=_PIPE_WIDTH)
-    return console
-
-
-#: Table width when writing to a pipe or a file: a log line may be long, but not cut.
-_PIPE_WIDTH = 400
-
-
-def _print_table(result: Any, *, expected: dict[str, float] | None = None, title: str = "") -> None:
-    from rich.table import Table
-
-    from otio_avsync.progress import summary_line
-
-    colours = {"in_sync": "green", "out_of_sync": "red", "uncertain": "yellow"}
-    table = Table(title=title or None)
-    for col in ("status", "clip", "record TC", "sound", "offset", "confidence"):
-        table.add_column(col, justify="right" if col in ("offset", "confidence") else "left")
-    if expected is not None:
-        table.add_column("expected", justify="right")
-    table.add_column("note", overflow="fold", max_width=60)
-    for r in result.results:
-        row = r.row()
-        offset = "" if r.offset_ms is None else f"{r.offset_frames:+.1f}f {r.offset_ms:+.0f} ms"
-        cells = [
-            f"[{colours.get(r.status.value, 'dark_orange')}]{r.status.value}[/]",
-            r.clip_name,
-            row["record_tc"] or "",
-            row["audio_source"] or "",
-            offset,
-            f"{r.confidence:.0%}" if r.status.analysable else "",
-        ]
-        if expected is not None:
-            exp = expected.get(r.clip_name)
-            cells.append("" if exp is None else f"{exp * r.rate / 1000:+.1f}f {exp:+.0f} ms")
-        # In/out of sync speak for themselves; explain only the other verdicts.
-        cells.append("" if r.status in (Status.IN_SYNC, Status.OUT_OF_SYNC) else r.message)
-        table.add_row(*cells)
-    _console().print(table)
-    _print_tracks(result)
-    click.echo(summary_line(result))
-
-
-def _print_tracks(result: Any) -> None:
-    """One line per sound track (or stream language): its consensus, drift or jump."""
-    from otio_avsync.progress import plural
-
-    ref = getattr(result, "reference", None)
-    if ref and ref.get("aligned"):  # with one sound there is nothing to align: say nothing
-        aligned = plural(int(ref["aligned"]), "sound")
-        click.echo(f"Reference: {ref['key']} ({ref['chosen']}); {aligned} aligned to it.")
-    for t in getattr(result, "tracks", None) or []:
-        if t.clips:
-            click.echo(f"  [{t.status.value}] {t.message}")
-
-
 def _write_reports(result: Any, reports: tuple[str, ...], title: str, protect: list[str]) -> None:
     from otio_avsync.report import context_from_audit, write_report
     from otio_avsync.timeline_io import write_atomic
 
     context = context_from_audit(result)
+    fail_on = result.options.fail_on
     for target in reports:
         fmt = Path(target).suffix.lstrip(".").lower()
 
         def writer(tmp: Path, fmt: str = fmt) -> None:
-            write_report(result.results, fmt, tmp, title=title, context=context)
+            write_report(result.results, fmt, tmp, title=title, context=context, fail_on=fail_on)
 
         write_atomic(target, writer, protect=protect)
 
 
-def _check_report_suffixes(reports: tuple[str, ...]) -> None:
+def _check_report_suffixes(reports: tuple[str, ...], protect: list[str] | None = None) -> None:
+    """Every report's suffix and path, checked before any decoding (exit 2 if bad)."""
     from otio_avsync.report import FORMATS
+    from otio_avsync.timeline_io import check_output
 
     for target in reports:
         fmt = Path(target).suffix.lstrip(".").lower()
@@ -213,24 +254,45 @@ def _check_report_suffixes(reports: tuple[str, ...]) -> None:
                 f"{target}: report format comes from the suffix: one of {', '.join(FORMATS)}",
                 param_hint="--report",
             )
+        check_output(target, protect=protect, what="report")
+    if len({str(Path(t).resolve()) for t in reports}) < len(reports):
+        raise click.BadParameter("the same report path is given twice", param_hint="--report")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="otio-avsync")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help=f"Show tracebacks of internal errors (also {DEBUG_ENV}=1).",
+)
+def main(debug: bool) -> None:
     """Check picture/sound sync of editorial timelines (OTIO, EDL, FCP XML, AAF...).
 
     Offsets: positive = sound late; the fix slips the audio earlier.
+
+    Exit status: 0 all clips checked and nothing flagged; 1 clips flagged
+    (--fail-on); 3 some clips could not be checked (--allow-unchecked: 0);
+    2 usage error, bad input or an internal error.
     """
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+    configure_logging(debug or _debugging())
 
 
 @main.command()
-@click.argument("timeline", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("timelines", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the annotated timeline here (.otio keeps markers and metadata).",
+)
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="For several timelines (or a folder): write DIR/<name>.avsync.otio, "
+    "DIR/<name>.report.<fmt> each and one combined report (DIR/report.json, or the -r paths).",
 )
 @click.option(
     "-r",
@@ -259,10 +321,11 @@ def main() -> None:
 @click.option(
     "--fail-on",
     multiple=True,
-    default=("out_of_sync", "error"),
+    default=("out_of_sync",),
     show_default=True,
     type=click.Choice([s.value for s in Status]),
-    help="Statuses that make the exit status 1 (repeatable).",
+    help="Statuses that count as flagged: the exit status 1, the table's and the JSON "
+    "report's 'flagged' (repeatable).",
 )
 @click.option(
     "--reference-track",
@@ -280,10 +343,12 @@ def main() -> None:
     show_default=True,
     help="Search the reference within ± this many ms.",
 )
+@_execution_options
 @_common_options
 def audit(
-    timeline: Path,
+    timelines: tuple[Path, ...],
     output: Path | None,
+    out_dir: Path | None,
     reports: tuple[str, ...],
     adapter: str | None,
     adapter_args: tuple[str, ...],
@@ -297,11 +362,18 @@ def audit(
     min_confidence: float,
     as_json: bool,
     quiet: bool,
+    unchecked_ok: bool,
+    jobs: int | None,
+    ray: str | None,
+    cache_dir: Path | None,
+    no_cache: bool,
 ) -> None:
-    """Audit every picture clip of TIMELINE against its linked sound."""
+    """Audit every picture clip of each TIMELINE (a file, or a folder of them) against its
+    linked sound. Several timelines share one pool of workers and one result cache."""
     from otio_avsync.plugin import relink_timeline
     from otio_avsync.report import to_json
     from otio_avsync.timeline_io import (
+        check_timeline_output,
         parse_adapter_args,
         read_timeline_for_audit,
         rebase_relative_urls,
@@ -309,15 +381,18 @@ def audit(
         write_timeline,
     )
 
-    _check_report_suffixes(reports)
-    if output is not None and timeline.exists() and output.exists() and same_file(output, timeline):
-        raise AvsyncError(f"refusing to overwrite the input file {timeline}; choose another -o")
-    tl, note = read_timeline_for_audit(timeline, adapter, parse_adapter_args(adapter_args))
-    if note:
-        click.echo(f"otio-avsync: {note}", err=True)
-    work = copy.deepcopy(tl)
-    if media_dirs:
-        relink_timeline(work, [Path(d) for d in media_dirs])
+    many = out_dir is not None or len(timelines) > 1 or timelines[0].is_dir()
+    if many and output is not None:
+        raise click.UsageError("-o names one output; with several timelines use --out-dir DIR")
+    timeline = timelines[0]
+    protect_in = [str(t) for t in timelines]
+    # Every output is checked before anything is decoded: a bad one fails in a second.
+    _check_report_suffixes(reports, protect_in + ([str(output)] if output else []))
+    if output is not None:
+        if timeline.exists() and output.exists() and same_file(output, timeline):
+            raise AvsyncError(f"refusing to overwrite the input file {timeline}; choose another -o")
+        check_timeline_output(output, protect=[timeline])
+    executor, cache = _execution(jobs, ray, cache_dir, no_cache)
     options = _options(
         tolerance,
         estimator,
@@ -327,8 +402,31 @@ def audit(
         thumbnails=any(r.lower().endswith((".html", ".htm")) for r in reports),
         reference=reference,
         reference_search_ms=reference_search_ms,
+        unchecked_ok=unchecked_ok,
     )
-    result = _run_audit(work, options, timeline.resolve().parent, quiet)
+    if many:
+        from otio_avsync.batch import audit_many
+
+        code = audit_many(
+            list(timelines),
+            out_dir=out_dir,
+            reports=reports,
+            options=options,
+            run=lambda items: _run_audits(items, options, quiet, executor, cache),
+            adapter=adapter,
+            media_dirs=media_dirs,
+            as_json=as_json,
+            quiet=quiet,
+            echo=click.echo,
+        )
+        sys.exit(code)
+    tl, note = read_timeline_for_audit(timeline, adapter, parse_adapter_args(adapter_args))
+    if note:
+        click.echo(f"otio-avsync: {note}", err=True)
+    work = copy.deepcopy(tl)
+    if media_dirs:
+        relink_timeline(work, [Path(d) for d in media_dirs])
+    result = _run_audit(work, options, timeline.resolve().parent, quiet, executor, cache)
     for line in (work.metadata.get("otio_avsync") or {}).get("notes") or []:
         click.echo(f"otio-avsync: {line}", err=True)
     protect = [str(timeline)]
@@ -336,11 +434,19 @@ def audit(
         rebase_relative_urls(work, timeline.resolve().parent, output.resolve().parent)
         write_timeline(work, output, protect=protect)
     _write_reports(result, reports, work.name or timeline.name, protect)
-    if as_json:
-        click.echo(to_json(result.results, title=work.name or timeline.name))
-    elif not quiet:
-        _print_table(result, title=f"{timeline.name}")
+    _show(result, as_json, quiet, work.name or timeline.name, to_json)
     sys.exit(result.exit_code)
+
+
+def _show(result: Any, as_json: bool, quiet: bool, title: str, to_json: Any) -> None:
+    """The JSON report or the table on stdout; a closed pipe ends it quietly."""
+    try:
+        if as_json:
+            emit(to_json(result.results, title=title, fail_on=result.options.fail_on))
+        elif not quiet:
+            print_table(result, title=markup(title))
+    except BrokenPipeError:
+        stdout_gone()
 
 
 @main.command()
@@ -362,12 +468,14 @@ def check(
     min_confidence: float,
     as_json: bool,
     quiet: bool,
+    unchecked_ok: bool,
 ) -> None:
     """Check one media file (picture against its own sound, or against --audio)."""
     from otio_avsync.report import to_json
     from otio_avsync.single import timeline_for_media
 
-    _check_report_suffixes(reports)
+    inputs = [str(media)] + ([str(audio)] if audio else [])
+    _check_report_suffixes(reports, inputs)
     tl = timeline_for_media(media, audio)
     options = _options(
         tolerance,
@@ -375,13 +483,11 @@ def check(
         search_ms,
         min_confidence,
         thumbnails=any(r.lower().endswith((".html", ".htm")) for r in reports),
+        unchecked_ok=unchecked_ok,
     )
     result = _run_audit(tl, options, None, True)
-    _write_reports(result, reports, media.name, [str(media)] + ([str(audio)] if audio else []))
-    if as_json:
-        click.echo(to_json(result.results, title=media.name))
-    elif not quiet:
-        _print_table(result, title=media.name)
+    _write_reports(result, reports, media.name, inputs)
+    _show(result, as_json, quiet, media.name, to_json)
     sys.exit(result.exit_code)
 
 
@@ -415,7 +521,7 @@ def demo(folder: Path | None, seed: int, dubs: bool) -> None:
     write_timeline(tl, out, protect=[str(truth.path)])
     html = folder / "report.html"
     _write_reports(result, (str(html), str(folder / "report.json")), tl.name or "demo", [])
-    _print_table(result, expected=truth.expected, title="demo timeline (expected = known slip)")
+    print_table(result, expected=truth.expected, title="demo timeline (expected = known slip)")
     hits = [
         r
         for r in result.results
@@ -449,7 +555,7 @@ def _demo_dubs(folder: Path, seed: int) -> None:
     result = _run_audit(tl, AuditOptions(), truth.path.parent, False)
     out = truth.path.with_name(truth.path.stem + ".avsync.otio")
     write_timeline(tl, out, protect=[str(truth.path)])
-    _print_table(result, title="simulated dubs (reference: the original mix)")
+    print_table(result, title="simulated dubs (reference: the original mix)")
     fixed = copy.deepcopy(tl)
     report = apply_fixes(fixed, apply_speed=True)
     fixed_path = truth.path.with_name(truth.path.stem + ".fixed.otio")
@@ -637,6 +743,7 @@ def fix(
 
     from otio_avsync.fix import apply_fixes, revert_fixes
     from otio_avsync.timeline_io import (
+        check_timeline_output,
         read_timeline,
         rebase_relative_urls,
         same_file,
@@ -645,42 +752,41 @@ def fix(
 
     if timeline.exists() and output.exists() and same_file(output, timeline):
         raise AvsyncError(f"refusing to overwrite the input file {timeline}; choose another -o")
+    check_timeline_output(output, protect=[timeline])
     tl = read_timeline(timeline, adapter=adapter)
     if revert:
-        n = revert_fixes(tl)
+        problems: list[str] = []
+        n = revert_fixes(tl, problems)
         report = None
+        for line in problems:
+            click.echo(f"otio-avsync: {safe_text(line)}", err=True)
+        if problems and not n:
+            raise AvsyncError("nothing could be reverted: the fix records are malformed")
     else:
         report = apply_fixes(tl, force=force, apply_speed=apply_speed)
+        for e in report.entries:
+            if e.action == "malformed":
+                click.echo(f"otio-avsync: {safe_text(e.clip)}: {safe_text(e.reason)}", err=True)
+        if report.entries and all(e.action == "malformed" for e in report.entries):
+            raise AvsyncError("nothing can be fixed: the audit metadata on every clip is malformed")
     rebase_relative_urls(tl, timeline.resolve().parent, output.resolve().parent)
     write_timeline(tl, output, protect=[str(timeline)])
     if report is None:
-        click.echo(json.dumps({"reverted": n}) if as_json else f"{n} sound clip(s) restored.")
+        emit(json.dumps({"reverted": n}) if as_json else f"{n} sound clip(s) restored.")
         sys.exit(EXIT_OK)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), indent=2))
+        emit(json.dumps(report.to_dict(), indent=2))
     else:
-        for e in report.entries:
-            if e.action == "slipped":
-                speed = f", speed x{e.time_scalar:.6f}" if e.time_scalar else ""
-                click.echo(f"slipped      {e.clip} / {e.sound}: {e.offset_ms:+.1f} ms{speed}")
-            elif e.action == "not_fixable" or e.status in ("out_of_sync", "uncertain"):
-                click.echo(f"{e.action:<12} {e.clip} / {e.sound}: {e.reason}")
-        for p in report.speed_proposals:
-            verb = "applied" if p["applied"] else "proposed (--apply-speed applies it)"
-            cause = f" ({p['cause']})" if p.get("cause") else ""
-            click.echo(
-                f"{p['track']}: drifts {p['drift_ppm']:+.0f} ppm{cause}; speed x"
-                f"{p['time_scalar']:.6f} {verb}."
-            )
-        click.echo(
-            f"{len(report.slipped)} sound(s) slipped, {report.clips_changed} clip(s) changed, "
-            f"{len(report.not_fixable)} not fixable. Re-audit {output} to confirm."
-        )
+        print_fixes(report, output)
     sys.exit(EXIT_FLAGGED if report.unfixed_flagged else EXIT_OK)
 
 
 def run() -> None:
-    """Entry point with user errors as one line and exit status 2, not a traceback."""
+    """Entry point: user errors and bugs as one line and exit status 2, never a traceback.
+
+    A bug shows its traceback with ``--debug`` (or ``OTIO_AVSYNC_DEBUG=1``); it never
+    exits 1, which scripts read as "clips flagged".
+    """
     try:
         main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -688,10 +794,28 @@ def run() -> None:
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(EXIT_BAD_INPUT)
+        sys.exit(EXIT_USAGE)
     except AvsyncError as exc:
-        click.echo(f"otio-avsync: {exc}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+        click.echo(f"otio-avsync: {safe_text(exc)}", err=True)
+        sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except BrokenPipeError:
+        stdout_gone()
+        sys.exit(EXIT_OK)
+    except Exception as exc:
+        if _debugging() or "--debug" in sys.argv[1:]:
+            import traceback
+
+            traceback.print_exc()
+            click.echo(f"otio-avsync: internal error ({type(exc).__name__})", err=True)
+            sys.exit(EXIT_USAGE)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        detail = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        click.echo(
+            f"otio-avsync: internal error ({safe_text(detail)}); run again with --debug "
+            "for the traceback and please report it",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from otio_avsync.estimators.reference import likely_conform
 from otio_avsync.progress import plural
 from otio_avsync.results import ClipResult, Status, Tolerance
 
@@ -224,6 +223,10 @@ def _one(
         ends = [fit["offset"]]
         c.message = f"{key}: {c.offset_ms:+.0f} ms over {plural(len(points), 'clip')}"
     elif choice == "drift":
+        # Imported here: the reference estimator pulls in scipy.signal (a second of
+        # start-up that an audit without drifting tracks, e.g. a cached re-audit, skips).
+        from otio_avsync.estimators.reference import likely_conform
+
         slope = fit["slope"]  # ms per second
         c.drift_ppm = slope * 1000.0
         c.drift_cause = likely_conform(c.drift_ppm)

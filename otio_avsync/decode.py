@@ -69,6 +69,9 @@ _TRUNCATION_TOLERANCE_S = 0.1
 _PAST_END_MARGIN_S = 0.5
 #: Packets looked at by probe to tell constant from variable frame rate.
 _VFR_SCAN_PACKETS = 40
+#: Decoder threads per video stream; 0 lets FFmpeg choose (one per core). Worker
+#: processes set their share of the cores (see :func:`otio_avsync.execute.limit_threads`).
+DECODE_THREADS = 0
 _VFR_SCAN_BYTES = 16 * 1024 * 1024
 
 _STANDARD_RATES = (
@@ -208,6 +211,8 @@ def _check_path(path: str | os.PathLike) -> str:
         raise _fail(name, "file not found")
     if os.path.isdir(name):
         raise _fail(name, "is a directory, not a media file")
+    if not os.path.isfile(name):  # a FIFO or a device would block or never end
+        raise _fail(name, "is not a regular file (a pipe, socket or device), not a media file")
     return name
 
 
@@ -564,6 +569,8 @@ class _Source:
         self.stream = self.container.streams[self.stream_info.index]
         if self.stream.type == "video":
             self.stream.thread_type = "AUTO"
+            if DECODE_THREADS > 0:
+                self.stream.thread_count = DECODE_THREADS
         self.time_base = self.stream.time_base or Fraction(1, 1)
         self.origin = _origin(self.container)
 

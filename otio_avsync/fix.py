@@ -57,7 +57,7 @@ class FixEntry:
     clip: str  # picture clip name
     sound: str  # sound key: a track name, or stream:LANG
     status: str  # the audit's verdict
-    action: str  # "slipped", "skipped" or "not_fixable"
+    action: str  # "slipped", "skipped", "not_fixable" or "malformed" (metadata unreadable)
     offset_ms: float | None = None  # the offset applied (sound late > 0)
     reason: str = ""
     audio_clips: list[str] = field(default_factory=list)
@@ -248,6 +248,18 @@ def apply_fixes(
         meta = pc.clip.metadata.get(METADATA_KEY)
         if not isinstance(meta, Mapping) or "status" not in meta:
             continue
+        problem = _malformed(_plain(meta))
+        if problem:
+            report.entries.append(
+                FixEntry(
+                    clip=pc.clip.name or "",
+                    sound="",
+                    status="",
+                    action="malformed",
+                    reason=f"skipped: its otio_avsync metadata is malformed ({problem})",
+                )
+            )
+            continue
         frame_s = 1.0 / pc.rate
         mid = pc.start_s + pc.duration_s / 2  # the analysed span is centred on the clip
         for m, decision in _sources(_plain(meta)):
@@ -296,8 +308,71 @@ def apply_fixes(
                 plan.lags.append(offset / 1000.0 + drift * at)
                 plan.entries.append(entry)
     for plan in plans.values():
+        problem = _fix_record_problem(plan.clip)
+        if problem:
+            for e in plan.entries:
+                e.action, e.reason = "malformed", f"skipped: {problem}"
+            continue
         _apply_plan(plan, report, str(summary.get("audited_at") or ""))
     return report
+
+
+_STATUSES = {"in_sync", "out_of_sync", "uncertain", "no_audio", "media_missing"} | {
+    "unsupported",
+    "error",
+}
+
+
+def _malformed(meta: Any) -> str:
+    """Why a picture clip's audit metadata cannot be used ('' when it can)."""
+    entries = meta.get("sources") if isinstance(meta, dict) else None
+    if entries is not None and not isinstance(entries, list):
+        return "'sources' is not a list"
+    for m in entries or [meta]:
+        if not isinstance(m, dict):
+            return "a sound's result is not a mapping"
+        if m.get("status") not in _STATUSES:
+            return f"unknown status {m.get('status')!r}"
+        src = m.get("audio_source")
+        if src is not None and not isinstance(src, dict):
+            return "'audio_source' is not a mapping"
+        if m.get("offset_ms") is not None and _num(m.get("offset_ms")) is None:
+            return f"offset_ms {m.get('offset_ms')!r} is not a number"
+        for d in (m.get("decision"), meta.get("decision")):
+            if d is not None and not isinstance(d, dict):
+                return "'decision' is not a mapping"
+    return ""
+
+
+def _fix_record_problem(clip: otio.schema.Clip) -> str:
+    """Why a sound clip's earlier fix record cannot be trusted ('' when fine)."""
+    meta = clip.metadata.get(METADATA_KEY)
+    if meta is None:
+        return ""
+    if not isinstance(meta, Mapping):
+        return f"sound clip {clip.name!r} has otio_avsync metadata that is not a mapping"
+    if "fix" in meta and _original(_plain(meta["fix"])) is None:
+        return f"the fix record of sound clip {clip.name!r} is malformed"
+    return ""
+
+
+def _original(fix: Any) -> dict[str, Any] | None:
+    """The validated ``original`` of a fix record, or None when it is malformed."""
+    original = fix.get("original") if isinstance(fix, dict) else None
+    if not isinstance(original, dict):
+        return None
+    rng = original.get("source_range")
+    if rng is not None:
+        try:
+            for part in ("start", "duration"):
+                value, rate = float(rng[part]["value"]), float(rng[part]["rate"])
+                if not (math.isfinite(value) and math.isfinite(rate) and rate > 0):
+                    return None
+        except (KeyError, TypeError, ValueError):
+            return None
+    if _num(original.get("effects", 0)) is None:
+        return None
+    return original
 
 
 def _apply_plan(plan: _Plan, report: FixReport, audit_stamp: str) -> None:
@@ -417,16 +492,21 @@ def _record_original(clip: otio.schema.Clip) -> None:
     clip.metadata[METADATA_KEY]["fix"] = {"original": original}
 
 
-def revert_fixes(timeline: otio.schema.Timeline) -> int:
-    """revert_fixes(timeline) -> number of sound clips restored to what they were."""
+def revert_fixes(timeline: otio.schema.Timeline, problems: list[str] | None = None) -> int:
+    """revert_fixes(timeline, problems=None) -> number of sound clips restored.
+
+    A clip whose fix record is malformed is left as it is, with a sentence in
+    ``problems``.
+    """
     restored = 0
     for clip in timeline.find_clips():
         meta = clip.metadata.get(METADATA_KEY)
         if not isinstance(meta, Mapping) or "fix" not in meta:
             continue
-        fix = _plain(meta["fix"])  # a copy: the metadata below is deleted
-        original = fix.get("original") if isinstance(fix, dict) else None
-        if not isinstance(original, dict):
+        original = _original(_plain(meta["fix"]))  # a copy: the metadata below is deleted
+        if original is None:
+            if problems is not None:
+                problems.append(f"{clip.name!r}: its fix record is malformed; left as it is")
             continue
         rng = original.get("source_range")
         if rng is None:
@@ -437,7 +517,7 @@ def revert_fixes(timeline: otio.schema.Timeline) -> int:
                 otio.opentime.RationalTime(s["value"], s["rate"]),
                 otio.opentime.RationalTime(d["value"], d["rate"]),
             )
-        keep = int(original.get("effects", len(clip.effects)))
+        keep = int(_num(original.get("effects", len(clip.effects))) or 0)
         effects = [e for i, e in enumerate(clip.effects) if i < keep or not _is_our_effect(e)]
         if len(effects) != len(clip.effects):
             clip.effects[:] = effects

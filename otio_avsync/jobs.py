@@ -56,6 +56,9 @@ class MediaSpan:
     #: Media seconds played per timeline second (a sound clip's LinearTimeWarp, e.g.
     #: the fix's speed change); picture spans are always 1.
     speed: float = 1.0
+    #: Media time (seconds) of the clip's own first frame: decides the time base of a
+    #: padded window that starts before the file (see :func:`otio_avsync.render.file_time`).
+    clip_media_s: float | None = None
 
 
 @dataclass
@@ -200,12 +203,21 @@ def _sound_speed(clip: otio.schema.Clip) -> float | None:
 
 
 def _iter_clips(composition: otio.core.Composition) -> Iterator[tuple[otio.schema.Clip, Any]]:
-    """Yield (clip, innermost track) for every clip, through nested stacks."""
-    for child in composition:
-        if isinstance(child, otio.schema.Clip):
-            yield child, composition
+    """Yield (clip, innermost track) for every clip, through nested stacks, in order.
+
+    Walks with an explicit stack: hundreds of nested stacks must not hit
+    Python's recursion limit.
+    """
+    stack: list[tuple[Any, Iterator[Any]]] = [(composition, iter(composition))]
+    while stack:
+        parent, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+        elif isinstance(child, otio.schema.Clip):
+            yield child, parent
         elif isinstance(child, otio.core.Composition):
-            yield from _iter_clips(child)
+            stack.append((child, iter(child)))
 
 
 def _transition_trims(clip: otio.schema.Clip, track: otio.schema.Track) -> tuple[float, float]:
@@ -307,6 +319,7 @@ def _span_for(pc: PlacedClip, start_s: float, dur_s: float, stream: int | None) 
         media_origin_s=_media_origin_s(pc.clip),
         stream_index=stream,
         speed=pc.speed,
+        clip_media_s=trimmed.start_time.to_seconds(),
     )
 
 

@@ -55,8 +55,16 @@ def post_adapter_read(in_timeline: Any, argument_map: dict[str, Any] | None = No
     from otio_avsync.results import parse_tolerance
 
     try:
+        estimator = str(args.get("avsync_estimator", "attention"))
+        from otio_avsync.estimators import ESTIMATORS
+
+        if estimator not in ESTIMATORS:
+            raise AvsyncError(
+                f"unknown estimator {estimator!r}; avsync_estimator is one of "
+                + ", ".join(ESTIMATORS)
+            )
         options = AuditOptions(
-            estimator=str(args.get("avsync_estimator", "attention")),
+            estimator=estimator,
             search_ms=float(args.get("avsync_search_ms", 2000.0)),
             tolerance=parse_tolerance(str(args.get("avsync_tolerance", "bt1359"))),
             reference=str(args["avsync_reference"]) if args.get("avsync_reference") else None,
@@ -76,8 +84,9 @@ def post_adapter_read(in_timeline: Any, argument_map: dict[str, Any] | None = No
             in_timeline, options, base_dir=base, progress=_progress_lines("otio-avsync hook")
         )
     except (AvsyncError, ValueError) as exc:
-        print(f"otio-avsync: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        # Never SystemExit inside the host program: an OTIO error it can catch,
+        # which otioconvert run as a module prints as one line.
+        raise _otio_error("hook", f"otio-avsync: {exc}") from None
     for note in in_timeline.metadata.get("otio_avsync", {}).get("notes") or []:
         print(f"otio-avsync: {note}", file=sys.stderr)
     print(f"otio-avsync: {summary_line(result)}", file=sys.stderr)
@@ -120,6 +129,52 @@ def _progress_lines(label: str) -> Any:
     from otio_avsync.progress import ProgressLines
 
     return ProgressLines(sys.stderr, label=label)
+
+
+def _otio_error(kind: str, message: str) -> Exception:
+    """An OTIO exception (``OTIOError`` family) that is also an :class:`AvsyncError`.
+
+    ``kind`` "hook" gives a plain ``OTIOError``, "write" a ``WritingNotSupportedError``
+    (what OTIO raises when an adapter cannot write the timeline it is given).
+    """
+    import opentimelineio as otio
+
+    from otio_avsync.errors import AvsyncError
+
+    base = (
+        otio.exceptions.WritingNotSupportedError if kind == "write" else otio.exceptions.OTIOError
+    )
+    error_type = _ERROR_TYPES.get(kind)
+    if error_type is None:
+        error_type = type("AvsyncOTIOError", (AvsyncError, base), {"__module__": __name__})
+        _ERROR_TYPES[kind] = error_type
+    _install_excepthook()
+    return error_type(message)
+
+
+_ERROR_TYPES: dict[str, type] = {}
+
+
+def _install_excepthook() -> None:
+    """Left uncaught (otioconvert's console script catches nothing), our error is one line.
+
+    The host program may catch the error; only when nothing does, the process ends
+    with the sentence instead of a traceback (and Python's usual status 1).
+    """
+    import sys
+
+    previous = sys.excepthook
+    if getattr(previous, "_otio_avsync", False):
+        return
+
+    def hook(kind: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, tuple(_ERROR_TYPES.values())):
+            print(str(value), file=sys.stderr)
+            return
+        previous(kind, value, tb)
+
+    hook._otio_avsync = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
 
 
 # -- media linker -------------------------------------------------------------------
@@ -212,18 +267,34 @@ def write_report_to_string(input_otio: Any, format: str = "json") -> str:
 
     The audit report of an annotated timeline (``-H avsync=1`` or ``otio-avsync audit``).
     """
-    from otio_avsync.errors import AvsyncError
-    from otio_avsync.report import context_from_timeline, render_report, results_from_timeline
+    from otio_avsync.report import (
+        FORMATS,
+        context_from_timeline,
+        render_report,
+        results_from_timeline,
+    )
 
-    results = results_from_timeline(input_otio)
+    fmt = str(format).lower().lstrip(".")
+    if fmt not in FORMATS and fmt != "htm":
+        raise _otio_error(
+            "write",
+            f"otio-avsync report: unknown format {format!r}; pass -A format=json, csv or html",
+        )
+    try:
+        results = results_from_timeline(input_otio)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise _otio_error(
+            "write", f"otio-avsync report: the timeline's otio_avsync metadata is malformed ({exc})"
+        ) from None
     if not results:
-        raise AvsyncError(
-            "the timeline has no otio-avsync results; read it with -H avsync=1 "
-            "or run 'otio-avsync audit' first"
+        raise _otio_error(
+            "write",
+            "otio-avsync report: the timeline has no otio-avsync results; read it with "
+            "-H avsync=1 or run 'otio-avsync audit' first",
         )
     return render_report(
         results,
-        format,
+        fmt,
         title=getattr(input_otio, "name", "") or "timeline",
         context=context_from_timeline(input_otio),
     )

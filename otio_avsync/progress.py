@@ -58,7 +58,10 @@ class ProgressLines:
 
 
 def summary_line(result: Any) -> str:
-    """``3 results: in sync 2, out of sync 1; 1 flagged.`` for an AuditResult."""
+    """``3 results: in sync 2, no audio 1; 0 flagged; 1 could not be checked.``"""
+    if not result.results:
+        return "No picture clip to check: the timeline has no video clips."
     counts = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.counts().items())
-    head = plural(len(result.results), "result")
-    return f"{head}: {counts or 'nothing analysed'}; {len(result.flagged)} flagged."
+    line = f"{plural(len(result.results), 'result')}: {counts}; {len(result.flagged)} flagged"
+    unchecked = sum(r.status.unchecked for r in result.results)
+    return line + (f"; {unchecked} could not be checked." if unchecked else ".")

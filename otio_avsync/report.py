@@ -17,11 +17,14 @@ import opentimelineio as otio
 
 from otio_avsync import METADATA_KEY, __version__
 from otio_avsync.results import (
+    DEFAULT_FAIL_ON,
     AudioSource,
     ClipResult,
     Status,
     Tolerance,
     WindowResult,
+    exit_status,
+    is_flagged,
 )
 
 FORMATS = ("json", "csv", "html")
@@ -102,12 +105,13 @@ def render_report(
     *,
     title: str = "timeline",
     context: Mapping[str, Any] | None = None,
+    fail_on: tuple[Status, ...] | None = None,
 ) -> str:
-    """render_report(results, "json" | "csv" | "html", title=..., context=None) -> str"""
+    """render_report(results, "json" | "csv" | "html", title=..., context=None, fail_on=None) -> str"""
     results = list(results)
     fmt = fmt.lower().lstrip(".")
     if fmt == "json":
-        return to_json(results, title=title)
+        return to_json(results, title=title, fail_on=fail_on)
     if fmt == "csv":
         return to_csv(results)
     if fmt in ("html", "htm"):
@@ -122,16 +126,41 @@ def summary(results: list[ClipResult]) -> dict[str, int]:
     return {k: v for k, v in counts.items() if v}
 
 
-def to_json(results: list[ClipResult], *, title: str = "timeline") -> str:
+def to_json(
+    results: list[ClipResult],
+    *,
+    title: str = "timeline",
+    fail_on: tuple[Status, ...] | None = None,
+) -> str:
+    """The JSON report; ``flagged`` counts what the audit fails on (``--fail-on``)."""
+    statuses = [r.status for r in results]
     doc = {
         "tool": "otio-avsync",
         "version": __version__,
         "timeline": title,
         "summary": summary(results),
-        "flagged": sum(r.status.flagged for r in results),
+        "flagged": sum(is_flagged(s, fail_on) for s in statuses),
+        "unchecked": sum(s.unchecked for s in statuses),
+        "fail_on": [s.value for s in (DEFAULT_FAIL_ON if fail_on is None else fail_on)],
+        "exit_status": exit_status(statuses, fail_on),
         "clips": [{**r.row(), "windows": r.to_metadata()["windows"]} for r in results],
     }
     return json.dumps(doc, indent=2)
+
+
+#: A cell starting with one of these is a formula to spreadsheets (CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_safe(value: Any) -> Any:
+    """csv_safe(value) -> value, text that would start a formula prefixed with ``'``.
+
+    As OWASP advises for CSV injection: numbers stay numbers (a negative offset
+    is data), text such as a clip named ``=HYPERLINK(...)`` is shown, not run.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def to_csv(results: list[ClipResult]) -> str:
@@ -139,7 +168,7 @@ def to_csv(results: list[ClipResult]) -> str:
     writer = csv.DictWriter(buf, fieldnames=_COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for r in results:
-        writer.writerow(r.row())
+        writer.writerow({k: csv_safe(v) for k, v in r.row().items()})
     return buf.getvalue()
 
 
@@ -184,6 +213,7 @@ def write_report(
     *,
     title: str = "timeline",
     context: Mapping[str, Any] | None = None,
+    fail_on: tuple[Status, ...] | None = None,
 ) -> None:
     """write_report(results, fmt, path, title=..., context=...): HTML is streamed to the file."""
     fmt = fmt.lower().lstrip(".")
@@ -193,4 +223,4 @@ def write_report(
 
             write_html(list(results), fh, title=title, context=context)
         else:
-            fh.write(render_report(results, fmt, title=title))
+            fh.write(render_report(results, fmt, title=title, fail_on=fail_on))

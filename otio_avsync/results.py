@@ -30,8 +30,51 @@ class Status(StrEnum):
 
     @property
     def flagged(self) -> bool:
-        """True when a QC audit should fail on this clip (exit code 1)."""
-        return self is Status.OUT_OF_SYNC
+        """True when a QC audit fails on this clip by default (exit status 1).
+
+        The one definition of "flagged": the statuses in :data:`DEFAULT_FAIL_ON`;
+        ``--fail-on`` replaces that set (see :func:`is_flagged`).
+        """
+        return self in DEFAULT_FAIL_ON
+
+    @property
+    def unchecked(self) -> bool:
+        """True when sync could not be checked: no verdict (uncertain) or not analysable.
+
+        Such clips make the exit status 3 by default: 0 promises every clip was checked.
+        """
+        return self not in (Status.IN_SYNC, Status.OUT_OF_SYNC)
+
+
+#: The statuses that make an audit's exit status 1 unless ``--fail-on`` says otherwise.
+DEFAULT_FAIL_ON: tuple[Status, ...] = (Status.OUT_OF_SYNC,)
+
+#: Exit statuses of the command line and of :func:`exit_status`, for scripts.
+EXIT_OK = 0  # every clip checked and in sync (or not flagged)
+EXIT_FLAGGED = 1  # clips flagged (``--fail-on``; default out of sync)
+EXIT_USAGE = 2  # usage error, bad input, or a bug (one line on stderr)
+EXIT_UNCHECKED = 3  # nothing flagged, but some clips could not be checked
+
+
+def is_flagged(status: Status, fail_on: tuple[Status, ...] | None = None) -> bool:
+    """is_flagged(status, fail_on=None) -> bool: the audit fails on this status."""
+    return status in (DEFAULT_FAIL_ON if fail_on is None else fail_on)
+
+
+def exit_status(
+    statuses: list[Status], fail_on: tuple[Status, ...] | None = None, *, unchecked_ok: bool = False
+) -> int:
+    """exit_status(statuses, fail_on=None, unchecked_ok=False) -> 0, 1 or 3
+
+    1 when any status is flagged; else 3 when any clip could not be checked
+    (uncertain, media missing, no audio, unsupported, error) unless
+    ``unchecked_ok``, or when there is no clip at all to check; else 0.
+    """
+    if any(is_flagged(s, fail_on) for s in statuses):
+        return EXIT_FLAGGED
+    if not unchecked_ok and (not statuses or any(s.unchecked for s in statuses)):
+        return EXIT_UNCHECKED
+    return EXIT_OK
 
 
 @dataclass(frozen=True)
@@ -82,6 +125,13 @@ def parse_tolerance(text: str) -> Tolerance:
         ) from None
     if not all(math.isfinite(v) for v in (early, late)):
         raise ValueError(f"tolerance {text!r} must be finite")
+    if any(p.lstrip().startswith("-") for p in parts):
+        raise ValueError(
+            f"tolerance {text!r}: give how early and how late the sound may be as "
+            "positive numbers of ms, e.g. 45,125"
+        )
+    if early + late <= 0:
+        raise ValueError(f"tolerance {text!r} accepts no offset at all; give e.g. 45,125")
     return Tolerance(early_ms=early, late_ms=late)
 
 

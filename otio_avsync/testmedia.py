@@ -1036,8 +1036,11 @@ def make_slipped_timeline(
     scene: str = "mixed",
     relative_urls: bool = True,
     name: str = "slipped",
+    size: tuple[int, int] | None = None,
 ) -> TimelineTruth:
     """A V1/A1 timeline whose audio clips are slipped by known frame counts.
+
+    ``size`` (width, height) overrides the media's small default picture (1080p for benchmarks).
 
     Clip ``i`` plays in-sync media on V1 from ``available.start + handle``;
     its A1 clip uses the same file starting ``slips_frames[i]`` frames earlier,
@@ -1053,7 +1056,11 @@ def make_slipped_timeline(
     entries = [
         _Entry(
             name=f"{name}_{i:02d}",
-            spec=ClipSpec(scene=scene, seed=seed * 1000 + i, fps=rate),
+            spec=ClipSpec(scene=scene, seed=seed * 1000 + i, fps=rate)
+            if size is None
+            else ClipSpec(
+                scene=scene, seed=seed * 1000 + i, fps=rate, width=size[0], height=size[1]
+            ),
             slip_frames=int(k),
         )
         for i, k in enumerate(slips_frames)
@@ -1061,6 +1068,17 @@ def make_slipped_timeline(
     return _build_timeline(
         Path(folder), name, entries, rate, clip_frames, handle_frames, relative_urls
     )
+
+
+#: The demo's clips take their generator seeds from here up. The training corpus
+#: generates its clips with seeds ``recipe_seed * 1000 + i`` (model/corpus.py), so
+#: small seeds would make the demo show training material (``syn-0-001`` ...).
+DEMO_SEED_BASE = 1_000_000_000
+
+
+def demo_seeds(seed: int = 0) -> list[int]:
+    """The generator seeds of the demo's seven clips for the demo's ``--seed``."""
+    return [DEMO_SEED_BASE + seed * 100 + k for k in range(1, 8)]
 
 
 def make_demo(folder: str | Path, *, seed: int = 0) -> TimelineTruth:
@@ -1072,19 +1090,20 @@ def make_demo(folder: str | Path, *, seed: int = 0) -> TimelineTruth:
     a MissingReference.  ``expected`` lists the analysable clips only.
     """
     rate = Fraction(25)
-    base = ClipSpec(width=320, height=180, seed=seed)
+    s = demo_seeds(seed)
+    base = ClipSpec(width=320, height=180, seed=s[0])
     entries = [
-        _Entry("shot_010_in_sync", replace(base, scene="mixed", seed=seed * 100 + 1), 0),
-        _Entry("shot_020_late_3f", replace(base, scene="mouth", seed=seed * 100 + 2), 3),
-        _Entry("shot_030_early_2f", replace(base, scene="ball", seed=seed * 100 + 3), -2),
-        _Entry("shot_040_late_8f", replace(base, scene="flash", seed=seed * 100 + 4), 8),
+        _Entry("shot_010_in_sync", replace(base, scene="mixed", seed=s[0]), 0),
+        _Entry("shot_020_late_3f", replace(base, scene="mouth", seed=s[1]), 3),
+        _Entry("shot_030_early_2f", replace(base, scene="ball", seed=s[2]), -2),
+        _Entry("shot_040_late_8f", replace(base, scene="flash", seed=s[3]), 8),
         _Entry(
             "shot_050_media_late_160ms",
-            replace(base, scene="mixed", seed=seed * 100 + 5, offset_ms=160.0),
+            replace(base, scene="mixed", seed=s[4], offset_ms=160.0),
             None,
         ),
-        _Entry("shot_060_missing_file", replace(base, seed=seed * 100 + 6), 0, missing="url"),
-        _Entry("shot_070_offline", replace(base, seed=seed * 100 + 7), 0, missing="reference"),
+        _Entry("shot_060_missing_file", replace(base, seed=s[5]), 0, missing="url"),
+        _Entry("shot_070_offline", replace(base, seed=s[6]), 0, missing="reference"),
     ]
     # Unanalysable entries get no media written: drop their spec after naming it.
     entries = [replace(e, spec=None) if e.missing else e for e in entries]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -176,36 +175,125 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return Path(a).resolve() == Path(b).resolve()
 
 
-_UMASK_LOCK = threading.Lock()
+#: Temporary folders of our writes start with this (then the writer's pid).
+TEMP_PREFIX = ".avsync-tmp-"
+#: A temporary folder of a live process older than this is stale all the same.
+_STALE_AFTER_S = 24 * 3600.0
 
 
-def _umask() -> int:
-    """The process's umask (reading it means setting it: done under a lock)."""
-    with _UMASK_LOCK:
-        mask = os.umask(0o022)
-        os.umask(mask)
-    return mask
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def clean_stale_temporaries(folder: str | os.PathLike) -> int:
+    """clean_stale_temporaries(folder) -> int: remove leftovers of our own killed writes.
+
+    Only folders named ``.avsync-tmp-PID-…`` whose process is gone (or that are a
+    day old) are removed: a write killed by SIGKILL leaves one behind.
+    """
+    import shutil
+    import time
+
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(TEMP_PREFIX) or not entry.is_dir(follow_symlinks=False):
+            continue
+        pid_text = entry.name[len(TEMP_PREFIX) :].split("-", 1)[0]
+        try:
+            age = time.time() - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        if pid_text.isdigit() and _pid_alive(int(pid_text)) and age < _STALE_AFTER_S:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed += 1
+    return removed
+
+
+def _output_folder(target: Path) -> Path:
+    return target.parent if str(target.parent) else Path(".")
+
+
+def check_output(
+    target: str | os.PathLike,
+    *,
+    protect: list[str | os.PathLike] | None = None,
+    what: str = "output",
+) -> Path:
+    """check_output(target, protect=[input], what="output") -> Path
+
+    Everything about an output path that can be known before any work: its
+    folder exists and takes new files, it is not a folder itself (except a
+    ``.otiod`` bundle), it is not read-only and it is not one of the inputs.
+    Raises :class:`TimelineError` with one line.
+    """
+    target = Path(target)
+    folder = _output_folder(target)
+    if not folder.exists():
+        raise TimelineError(f"{what} {target}: the folder {folder} does not exist")
+    if not folder.is_dir():
+        raise TimelineError(f"{what} {target}: {folder} is not a folder")
+    if target.is_dir() and target.suffix.lower() != ".otiod":
+        raise TimelineError(f"{what} {target} is a folder; give a file name")
+    if target.exists() and not target.is_dir() and not target.is_file():
+        raise TimelineError(f"{what} {target} is not a regular file; give a file name")
+    for p in protect or []:
+        if target.exists() and Path(p).exists() and same_file(target, p):
+            raise TimelineError(f"refusing to overwrite the input file {p}; choose another {what}")
+    if target.is_file() and not os.access(target, os.W_OK):
+        raise TimelineError(f"{what} {target} is read-only; choose another or make it writable")
+    try:  # the one sure test that the folder takes new files (read-only mounts, ACLs)
+        probe = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=folder))
+        probe.rmdir()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise TimelineError(f"{what} {target}: cannot write in {folder} ({reason})") from None
+    return target
 
 
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
-    """with atomic_path(target) as tmp: write tmp; it replaces target on success only."""
+    """with atomic_path(target) as tmp: write tmp; it replaces target on success only.
+
+    ``tmp`` does not exist yet (adapters such as ``otioz`` refuse to overwrite)
+    and has the target's name, inside a private temporary folder beside it.
+    """
+    import shutil
+
     target = Path(target)
-    folder = target.parent if str(target.parent) else Path(".")
+    folder = _output_folder(target)
     if not folder.is_dir():
         raise TimelineError(f"output folder does not exist: {folder}")
-    fd, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix, dir=folder)
-    os.close(fd)
-    tmp = Path(name)
-    # mkstemp makes the file 0600; an output is an ordinary file that colleagues on a
-    # shared volume read, so it gets the mode open() would give it: 0666 less the umask.
-    os.chmod(tmp, 0o666 & ~_umask())
+    clean_stale_temporaries(folder)
+    try:
+        workdir = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-", dir=folder))
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise TimelineError(f"cannot write {target}: {reason} in {folder}") from None
+    tmp = workdir / target.name
     try:
         yield tmp
-        os.replace(tmp, target)
+        if not tmp.exists():
+            raise TimelineError(f"nothing was written for {target}")
+        if tmp.is_dir() and target.is_dir():  # a bundle folder (.otiod) replacing another
+            os.replace(target, workdir / ".previous")
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise TimelineError(f"cannot write {target}: {reason}") from None
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def write_atomic(
@@ -220,7 +308,7 @@ def write_atomic(
     """
     target = Path(target)
     for p in protect or []:
-        if target.exists() and same_file(target, p):
+        if target.exists() and Path(p).exists() and same_file(target, p):
             raise TimelineError(f"refusing to overwrite the input file {p}; choose another output")
     with atomic_path(target) as tmp:
         writer(tmp)
@@ -243,8 +331,39 @@ def write_timeline(
             raise TimelineError(
                 f"no OTIO adapter writes '{Path(target).suffix}' files; use .otio"
             ) from None
+        except TimelineError:
+            raise
+        except Exception as exc:  # an adapter's own failure: one line, the cause kept
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise TimelineError(f"cannot write {target}: {detail}") from exc
 
     return write_atomic(target, _write, protect=protect)
+
+
+def check_timeline_output(
+    target: str | os.PathLike,
+    *,
+    adapter: str | None = None,
+    protect: list[str | os.PathLike] | None = None,
+) -> Path:
+    """check_timeline_output(target, adapter=None, protect=[input]) -> Path
+
+    :func:`check_output`, and an OTIO adapter that writes the target's suffix.
+    """
+    target = check_output(target, protect=protect, what="output")
+    if adapter is None:
+        try:
+            found = otio.adapters.from_filepath(str(target))
+        except Exception:
+            raise TimelineError(
+                f"output {target}: no OTIO adapter writes '{target.suffix or target.name}' "
+                "files; use .otio (or .otioz, .otiod)"
+            ) from None
+        if not (found.has_feature("write_to_file") or found.has_feature("write_to_string")):
+            raise TimelineError(
+                f"output {target}: the {found.name} adapter cannot write; use .otio"
+            )
+    return target
 
 
 def rebase_relative_urls(

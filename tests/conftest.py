@@ -5,13 +5,14 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "otio_avsync" / "plugin_manifest" / "plugin_manifest.json"
-SHARED_MEDIA = ROOT.parent / "shared" / "media"
 
 
 def _other_plugin_manifests() -> list[str]:
@@ -46,3 +47,22 @@ os.environ.pop("OTIO_AVSYNC", None)
 def media_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder shared by the whole session for generated media that is costly to make."""
     return tmp_path_factory.mktemp("media")
+
+
+# The result cache: never the user's own folder. A session folder catches anything
+# started before a test's fixture runs; each test then gets a fresh one.
+_SESSION_CACHE = Path(tempfile.mkdtemp(prefix="avsync-test-cache-"))
+os.environ["OTIO_AVSYNC_CACHE"] = str(_SESSION_CACHE)
+# CLI runs use one process unless a test asks for workers (--jobs): two cores are shared.
+os.environ.setdefault("OTIO_AVSYNC_JOBS", "1")
+
+
+@pytest.fixture(autouse=True)
+def _private_result_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch) -> Path:
+    folder = tmp_path_factory.mktemp("result-cache")
+    monkeypatch.setenv("OTIO_AVSYNC_CACHE", str(folder))
+    return folder
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_SESSION_CACHE, ignore_errors=True)

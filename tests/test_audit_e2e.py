@@ -17,7 +17,6 @@ from otio_avsync.results import Status
 from otio_avsync.testmedia import ClipSpec, make_clip, make_slipped_timeline
 from otio_avsync.timeline_io import read_timeline
 
-ROOT = Path(__file__).resolve().parents[1]
 SLIPS = list(range(-10, 11))
 
 
@@ -31,6 +30,7 @@ def slipped(tmp_path_factory: pytest.TempPathFactory):
     return make_slipped_timeline(folder, SLIPS, clip_s=5.0, handle_s=0.6, seed=7)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("estimator", ["attention", "baseline"])
 def test_accuracy_over_known_slips(slipped, estimator: str) -> None:
     tl = read_timeline(slipped.path)
@@ -46,19 +46,29 @@ def test_accuracy_over_known_slips(slipped, estimator: str) -> None:
     assert len(hits) / len(by_name) >= 0.95, {
         n: (r.offset_ms, r.confidence) for n, r in by_name.items()
     }
-    # Within tolerance (-45..+125 ms) is in sync, outside is flagged; both confidently.
+    # What an editor relies on. Within tolerance (-45..+125 ms) is in sync and needs no
+    # look; outside is flagged or, at worst, left to a person as uncertain, never passed.
+    # A truth within a frame of a tolerance edge may land either side of it.
     for name, r in by_name.items():
         exp = slipped.expected[name]
-        near_edge = min(abs(exp + 45), abs(exp - 125)) <= frame_ms
-        if r.status is Status.UNCERTAIN or near_edge:
+        if min(abs(exp + 45), abs(exp - 125)) <= frame_ms:
             continue
-        assert r.status is (Status.IN_SYNC if -45 <= exp <= 125 else Status.OUT_OF_SYNC), name
-    # Abstaining is allowed but must stay rare: the attention model's calibration is
-    # fitted mostly on real footage and is shy on a few short generated clips (2 of 21).
-    assert sum(r.status is Status.UNCERTAIN for r in by_name.values()) <= 2
+        if -45 <= exp <= 125:
+            assert r.status is Status.IN_SYNC, (name, r.status, r.offset_ms, r.confidence)
+        else:
+            assert r.status in (Status.OUT_OF_SYNC, Status.UNCERTAIN), (name, r.status)
+    # A clip left uncertain still shows the person its best guess, and says why.
+    uncertain = [r for r in by_name.values() if r.status is Status.UNCERTAIN]
+    for r in uncertain:
+        assert r.offset_ms is not None and "evidence" in r.message, (r.clip_name, r.message)
+    # At most one clip in ten left to a person: the attention model's calibration is
+    # fitted mostly on real footage and is shy on short generated clips (here 2 of 21,
+    # at 0.44 and 0.47 confidence, both within a frame of the truth).
+    assert len(uncertain) <= len(by_name) // 10
     assert result.exit_code == 1
 
 
+@pytest.mark.slow
 def test_cli_audit_writes_outputs_and_never_touches_input(slipped, tmp_path: Path) -> None:
     before = digest(slipped.path)
     out, rep_json, rep_csv, rep_html = (
@@ -117,7 +127,7 @@ def test_cli_refuses_to_overwrite_input(slipped) -> None:
         (("audit", "{slipped}", "-r", "x.pdf"), "report format"),
         (("audit", "{slipped}", "--search", "nan"), "search"),
         (("check", "no/such.mp4"), "not found"),
-        (("check", "{bad}"), ""),
+        (("check", "{bad}"), "not a media file"),
         (("frobnicate",), "No such command"),
     ],
 )
@@ -130,7 +140,10 @@ def test_cli_bad_input_exits_2_without_traceback(slipped, tmp_path: Path, args, 
     proc = cli(*(subs.get(a, a) for a in args), cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr
-    assert message.lower() in proc.stderr.lower()
+    # One line that names the problem (after click's usage lines for a usage error).
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 or lines[-1].startswith("Error:"), proc.stderr
+    assert message and message.lower() in lines[-1].lower(), proc.stderr
 
 
 @pytest.fixture(scope="session")
@@ -149,6 +162,7 @@ def baked(tmp_path_factory: pytest.TempPathFactory):
     return late, ok, late_sound
 
 
+@pytest.mark.slow
 def test_check_single_file(baked) -> None:
     late, ok, late_sound = baked
     proc = cli("check", str(late.path), "--json")
@@ -162,23 +176,6 @@ def test_check_single_file(baked) -> None:
     proc = cli("check", str(ok.path), "--audio", str(late_sound.path), "--json")
     (row,) = json.loads(proc.stdout)["clips"]
     assert abs(row["offset_ms"] - 200.0) <= 40.0 and row["audio_kind"] == "track"
-
-
-def _one_clip_timeline(folder: Path, media: Path, name: str) -> otio.schema.Timeline:
-    rng = otio.opentime.TimeRange(
-        otio.opentime.RationalTime(0, 25), otio.opentime.RationalTime(100, 25)
-    )
-    tl = otio.schema.Timeline(name=name)
-    v = otio.schema.Track(kind=otio.schema.TrackKind.Video)
-    v.append(
-        otio.schema.Clip(
-            name=name,
-            media_reference=otio.schema.ExternalReference(str(media), available_range=rng),
-            source_range=rng,
-        )
-    )
-    tl.tracks.append(v)
-    return tl
 
 
 def test_bad_media_gets_a_status_and_others_still_run(baked, tmp_path: Path) -> None:
@@ -239,6 +236,7 @@ def test_audit_options_reject_nonsense() -> None:
         AuditOptions(max_span_s=-1)
 
 
+@pytest.mark.slow
 def test_demo_command(tmp_path: Path) -> None:
     proc = cli("demo", "--dir", str(tmp_path / "demo"))
     assert proc.returncode == 0, proc.stderr

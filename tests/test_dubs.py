@@ -31,7 +31,6 @@ from otio_avsync.results import Status
 from otio_avsync.testdubs import CONFORMS, DubCase, DubTruth, make_dub_timeline
 from otio_avsync.timeline_io import read_timeline
 
-ROOT = Path(__file__).resolve().parents[1]
 FPS = 25
 FRAME_MS = 1000.0 / FPS
 CLIPS = 6

@@ -105,6 +105,8 @@ class CorrelationEstimator:
     """
 
     name = "baseline"
+    #: Places each frame at its decoded time, so variable-rate picture needs no resampling.
+    uses_frame_times = True
     audio_rate = 16000
     frame_width = 96
 

@@ -224,6 +224,15 @@ def real_clips(
     return clips
 
 
+def synthetic_seeds(seed: int, count: int) -> list[int]:
+    """The generator seeds of :func:`synthetic_clips`: ``seed * 1000 + i``.
+
+    The demo (``testmedia.demo_seeds``) keeps clear of them, so that it never
+    shows clips the model was trained or calibrated on.
+    """
+    return [seed * 1000 + i for i in range(count)]
+
+
 def synthetic_clips(
     cache: Path, count: int, *, seed: int = 0, tile: int = 32, mouth: str = "haar"
 ) -> list[Clip]:
@@ -234,7 +243,7 @@ def synthetic_clips(
     rng = np.random.default_rng(seed)
     folder = cache / "synthetic"
     clips = []
-    for i in range(count):
+    for i, clip_seed in enumerate(synthetic_seeds(seed, count)):
         scene = ("mouth", "ball", "flash", "mixed")[i % 4]
         fps = (Fraction(25), Fraction(30), Fraction(24), Fraction(30000, 1001))[
             int(rng.integers(4))
@@ -246,7 +255,7 @@ def synthetic_clips(
             height=int(rng.choice([144, 180])),
             scene=scene,
             distractors=bool(rng.random() < 0.7),
-            seed=int(seed * 1000 + i),
+            seed=clip_seed,
             channels=1,
             sample_rate=16000,
         )

@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from otio_avsync.estimators.base import AVInput
 from otio_avsync.model.corpus import Clip
 from otio_avsync.model.frontend import AUDIO_RATE, PictureTiles
+from otio_avsync.results import BT1359, Status, Tolerance, judge
+from otio_avsync.spans import AVInput
 
 
 @dataclass
@@ -29,6 +30,7 @@ class Case:
     confidence: float
     seconds: float
     evidence: dict[str, float] = field(default_factory=dict)
+    at_search_edge: bool = False
 
     @property
     def error_frames(self) -> float:
@@ -125,13 +127,22 @@ def run_cases(
                     est.confidence,
                     time.perf_counter() - t0,
                     dict(est.evidence),
+                    est.at_search_edge,
                 )
             )
     return cases
 
 
-def summarise(cases: list[Case], *, min_confidence: float = 0.5) -> dict[str, float]:
-    """Shares within 1 and 2 frames, median error, abstentions, false flags, calibration error."""
+def summarise(
+    cases: list[Case], *, min_confidence: float = 0.5, tolerance: Tolerance = BT1359
+) -> dict[str, float]:
+    """Shares within 1 and 2 frames, median error, abstentions, false flags, calibration error.
+
+    A false flag is the audit's: an in-sync case that :func:`~otio_avsync.results.judge`
+    calls out of sync (confidence at least ``min_confidence``, the estimate outside
+    ``tolerance``). ``confident_misses_in_sync`` is the stricter figure the model card's
+    earlier tables called false flags: in sync, answered, but more than a frame off.
+    """
     if not cases:
         return {}
     err = np.array([c.error_frames for c in cases])
@@ -142,8 +153,21 @@ def summarise(cases: list[Case], *, min_confidence: float = 0.5) -> dict[str, fl
     ms_err = np.array(
         [abs(c.est_ms - c.true_ms) if c.est_ms is not None else np.nan for c in cases]
     )
-    # A clip is falsely flagged when in sync but reported confidently beyond +-1 frame.
-    false_flag = insync & answered & ~within1
+    flagged = np.array(
+        [
+            judge(
+                c.est_ms,
+                c.confidence,
+                tolerance,
+                min_confidence=min_confidence,
+                at_search_edge=c.at_search_edge,
+            )
+            is Status.OUT_OF_SYNC
+            for c in cases
+        ]
+    )
+    false_flag = insync & flagged
+    confident_miss = insync & answered & ~within1
     bins = np.clip((conf * 10).astype(int), 0, 9)
     ece = sum(
         abs(conf[bins == b].mean() - within1[bins == b].mean()) * np.mean(bins == b)
@@ -162,6 +186,7 @@ def summarise(cases: list[Case], *, min_confidence: float = 0.5) -> dict[str, fl
         if answered.any()
         else float("nan"),
         "false_flags_in_sync": float(false_flag.sum() / max(1, insync.sum())),
+        "confident_misses_in_sync": float(confident_miss.sum() / max(1, insync.sum())),
         "calibration_error": float(ece),
         "seconds_per_case": float(np.mean([c.seconds for c in cases])),
     }

@@ -311,10 +311,20 @@ def _front_end(cfg: TrainConfig) -> dict[str, Any]:
     return {"tile": cfg.model.tile, "mouth": cfg.model.mouth}
 
 
+#: Calibration's own generated clips: this many, with the recipe's seed plus the shift.
+CALIBRATION_SYNTHETIC_CLIPS = 8
+CALIBRATION_SEED_SHIFT = 100
+
+
 def _calibration_synthetic(cfg: TrainConfig, cache: Path) -> list[Clip]:
     from otio_avsync.model.corpus import synthetic_clips
 
-    syn = synthetic_clips(cache, 8, seed=cfg.seed + 100, **_front_end(cfg))
+    syn = synthetic_clips(
+        cache,
+        CALIBRATION_SYNTHETIC_CLIPS,
+        seed=cfg.seed + CALIBRATION_SEED_SHIFT,
+        **_front_end(cfg),
+    )
     return [dataclasses.replace(c, split="calib") for c in syn]
 
 
@@ -354,11 +364,11 @@ def calibrate(
     """
     import torch
 
-    from otio_avsync.estimators.attention import EVIDENCE, AttentionEstimator
     from otio_avsync.model.evaluate import fit_calibration, run_cases, summarise
+    from otio_avsync.model.scan import EVIDENCE, OffsetScan
     from otio_avsync.model.weights import load_model, save_bundle
 
-    est = AttentionEstimator(weights=str(weights))
+    est = OffsetScan(weights=str(weights))
     log(f"calibrating on {len(clips)} clips x {cfg.calibration_offsets} offsets")
     cases = run_cases(
         est, clips, cfg.calibration_offsets, seed=cfg.seed + 7, min_s=cfg.calibration_min_s
