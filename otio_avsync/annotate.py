@@ -283,7 +283,7 @@ def _snapshot(timeline: otio.schema.Timeline) -> dict[int, dict[str, Any]]:
 
     Only the small fields are copied: curves and attention maps are recomputed anyway.
     """
-    from otio_avsync.report import plain
+    from otio_avsync.metadata import plain
 
     keep = (*_KEPT, "decision", "audio_source")
 

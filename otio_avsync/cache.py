@@ -19,13 +19,11 @@ does not match its key counts as a miss and is rewritten.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import asdict
 from importlib.util import find_spec
 from pathlib import Path
@@ -34,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from otio_avsync import __version__
+from otio_avsync.files import write_bytes_atomic
 from otio_avsync.jobs import AnalysisJob
 
 log = logging.getLogger(__name__)
@@ -101,7 +100,7 @@ def _weights_digest(path: Path) -> str:
     return _file_digest(path)
 
 
-def _plain(value: Any) -> Any:
+def _json_default(value: Any) -> Any:
     """numpy scalars and arrays as JSON types."""
     if isinstance(value, np.ndarray | np.generic):
         return value.tolist()
@@ -180,7 +179,7 @@ class ResultCache:
             "picture": picture,
             "sound": sound,
         }
-        text = json.dumps(doc, sort_keys=True, default=_plain)
+        text = json.dumps(doc, sort_keys=True, default=_json_default)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def _path(self, key: str) -> Path:
@@ -223,14 +222,8 @@ class ResultCache:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(entry, f, default=_plain, allow_nan=True)
-                os.replace(tmp, path)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
+            text = json.dumps(entry, default=_json_default, allow_nan=True)
+            write_bytes_atomic(path, text.encode("utf-8"))
         except OSError as exc:
             log.warning("result cache: cannot write %s: %s", path, exc)
             return

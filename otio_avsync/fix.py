@@ -43,6 +43,7 @@ import opentimelineio as otio
 
 from otio_avsync import METADATA_KEY
 from otio_avsync.errors import AvsyncError
+from otio_avsync.metadata import finite, plain, sound_key
 
 __all__ = ["FixEntry", "FixReport", "apply_fixes", "revert_fixes"]
 
@@ -106,44 +107,18 @@ class FixReport:
 # -- reading the audit back -----------------------------------------------------------------
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple) or type(value).__name__ == "AnyVector":
-        return [_plain(v) for v in value]
-    return value
-
-
-def _num(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
-def _sound_key(src: Any) -> str:
-    """The sound key (as :meth:`AudioSource.key`) of an ``audio_source`` metadata dict."""
-    if not isinstance(src, Mapping):
-        return ""
-    if src.get("kind") == "embedded":
-        lang = src.get("language")
-        return f"stream:{lang}" if lang and lang != "und" else f"stream:{src.get('stream_index')}"
-    return str(src.get("track") or src.get("kind") or "")
-
-
 def _sources(meta: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     """(result, decision or None) per sound of an annotated picture clip."""
     top = meta.get("decision") if isinstance(meta.get("decision"), dict) else None
     entries = meta.get("sources") or [meta]
-    primary = _sound_key(meta.get("audio_source"))
+    primary = sound_key(meta.get("audio_source"))
     out = []
     for m in entries:
         if not isinstance(m, dict):
             continue
         decision = m.get("decision") if isinstance(m.get("decision"), dict) else None
         if decision is None and top is not None:
-            key = _sound_key(m.get("audio_source"))
+            key = sound_key(m.get("audio_source"))
             target = top.get("source") or primary
             if m is meta or key == target:
                 decision = top
@@ -159,16 +134,16 @@ def _choose(
 ) -> tuple[float | None, str]:
     """(offset to apply or None, why) for one sound's result."""
     status = str(m.get("status") or "")
-    estimate = _num(m.get("offset_ms"))
+    estimate = finite(m.get("offset_ms"))
     if decision is not None:
         action = decision.get("action")
         if action == "reject":
             return None, "the editor rejected the estimate"
         if action == "manual":
-            off = _num(decision.get("offset_ms"))
+            off = finite(decision.get("offset_ms"))
             return (off, "manual offset") if off is not None else (None, "manual without offset")
         if action == "accept":
-            off = _num(decision.get("offset_ms"))
+            off = finite(decision.get("offset_ms"))
             off = estimate if off is None else off
             return (off, "accepted") if off is not None else (None, "nothing to accept")
     if status == "out_of_sync":
@@ -197,14 +172,14 @@ class _Plan:
 def _track_drifts(timeline: otio.schema.Timeline) -> dict[str, dict[str, Any]]:
     """Sound key -> the audit's track consensus, for tracks found to drift with confidence."""
     meta = timeline.metadata.get(METADATA_KEY)
-    tracks = _plain(meta.get("tracks")) if isinstance(meta, Mapping) else None
+    tracks = plain(meta.get("tracks")) if isinstance(meta, Mapping) else None
     out = {}
     for t in tracks or []:
         if (
             isinstance(t, dict)
             and t.get("model") == "drift"
             and t.get("status") in ("in_sync", "out_of_sync")  # judged with confidence
-            and _num(t.get("drift_ppm"))
+            and finite(t.get("drift_ppm"))
         ):
             out[str(t.get("key"))] = t
     return out
@@ -248,7 +223,7 @@ def apply_fixes(
         meta = pc.clip.metadata.get(METADATA_KEY)
         if not isinstance(meta, Mapping) or "status" not in meta:
             continue
-        problem = _malformed(_plain(meta))
+        problem = _malformed(plain(meta))
         if problem:
             report.entries.append(
                 FixEntry(
@@ -262,9 +237,9 @@ def apply_fixes(
             continue
         frame_s = 1.0 / pc.rate
         mid = pc.start_s + pc.duration_s / 2  # the analysed span is centred on the clip
-        for m, decision in _sources(_plain(meta)):
+        for m, decision in _sources(plain(meta)):
             src = m.get("audio_source") if isinstance(m.get("audio_source"), dict) else {}
-            key = _sound_key(src)
+            key = sound_key(src)
             entry = FixEntry(
                 clip=pc.clip.name or "", sound=key, status=str(m.get("status")), action="skipped"
             )
@@ -273,7 +248,7 @@ def apply_fixes(
             trend = drifts.get(key)
             speed = apply_speed and trend is not None
             if offset is None and speed and decision is None and m.get("status") == "in_sync":
-                offset, why = _num(m.get("offset_ms")), "in sync, speed fix of a drifting track"
+                offset, why = finite(m.get("offset_ms")), "in sync, speed fix of a drifting track"
             entry.reason = why
             if offset is None:
                 continue
@@ -336,7 +311,7 @@ def _malformed(meta: Any) -> str:
         src = m.get("audio_source")
         if src is not None and not isinstance(src, dict):
             return "'audio_source' is not a mapping"
-        if m.get("offset_ms") is not None and _num(m.get("offset_ms")) is None:
+        if m.get("offset_ms") is not None and finite(m.get("offset_ms")) is None:
             return f"offset_ms {m.get('offset_ms')!r} is not a number"
         for d in (m.get("decision"), meta.get("decision")):
             if d is not None and not isinstance(d, dict):
@@ -351,7 +326,7 @@ def _fix_record_problem(clip: otio.schema.Clip) -> str:
         return ""
     if not isinstance(meta, Mapping):
         return f"sound clip {clip.name!r} has otio_avsync metadata that is not a mapping"
-    if "fix" in meta and _original(_plain(meta["fix"])) is None:
+    if "fix" in meta and _original(plain(meta["fix"])) is None:
         return f"the fix record of sound clip {clip.name!r} is malformed"
     return ""
 
@@ -370,7 +345,7 @@ def _original(fix: Any) -> dict[str, Any] | None:
                     return None
         except (KeyError, TypeError, ValueError):
             return None
-    if _num(original.get("effects", 0)) is None:
+    if finite(original.get("effects", 0)) is None:
         return None
     return original
 
@@ -382,7 +357,7 @@ def _apply_plan(plan: _Plan, report: FixReport, audit_stamp: str) -> None:
     # which offsets the last fix used (a re-audit measures new ones).
     stamp = {"audit": audit_stamp, "lags_ms": [round(v * 1000.0, 3) for v in plan.lags]}
     meta = clip.metadata.get(METADATA_KEY)
-    last = _plain(meta["fix"]).get("last") if isinstance(meta, Mapping) and "fix" in meta else None
+    last = plain(meta["fix"]).get("last") if isinstance(meta, Mapping) and "fix" in meta else None
     if last == stamp:
         for e in plan.entries:
             e.action = "skipped"
@@ -503,7 +478,7 @@ def revert_fixes(timeline: otio.schema.Timeline, problems: list[str] | None = No
         meta = clip.metadata.get(METADATA_KEY)
         if not isinstance(meta, Mapping) or "fix" not in meta:
             continue
-        original = _original(_plain(meta["fix"]))  # a copy: the metadata below is deleted
+        original = _original(plain(meta["fix"]))  # a copy: the metadata below is deleted
         if original is None:
             if problems is not None:
                 problems.append(f"{clip.name!r}: its fix record is malformed; left as it is")
@@ -517,7 +492,7 @@ def revert_fixes(timeline: otio.schema.Timeline, problems: list[str] | None = No
                 otio.opentime.RationalTime(s["value"], s["rate"]),
                 otio.opentime.RationalTime(d["value"], d["rate"]),
             )
-        keep = int(_num(original.get("effects", len(clip.effects))) or 0)
+        keep = int(finite(original.get("effects", len(clip.effects))) or 0)
         effects = [e for i, e in enumerate(clip.effects) if i < keep or not _is_our_effect(e)]
         if len(effects) != len(clip.effects):
             clip.effects[:] = effects

@@ -16,6 +16,7 @@ from typing import Any
 import opentimelineio as otio
 
 from otio_avsync import METADATA_KEY, __version__
+from otio_avsync.metadata import plain
 from otio_avsync.results import (
     DEFAULT_FAIL_ON,
     AudioSource,
@@ -31,15 +32,6 @@ FORMATS = ("json", "csv", "html")
 
 #: CSV columns: the keys of :meth:`ClipResult.row`, in its order.
 _COLUMNS = list(ClipResult(clip_name="", status=Status.ERROR, message="").row())
-
-
-def _plain(value: Any) -> Any:
-    """OTIO's AnyDictionary / AnyVector as plain dicts and lists (JSON types)."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "AnyVector":
-        return [_plain(v) for v in value]
-    return value
 
 
 def results_from_timeline(timeline: otio.schema.Timeline) -> list[ClipResult]:
@@ -82,21 +74,12 @@ def _from_metadata(
         windows=[WindowResult(**w) for w in m.get("windows") or []],
         curve_ms=list(curve.get("offset_ms") or []),
         curve_score=list(curve.get("score") or []),
-        attention=_plain(m.get("attention")),
-        reference=_plain(m.get("reference")),
+        attention=plain(m.get("attention")),
+        reference=plain(m.get("reference")),
         record_tc=record_tc,
         track_name=track,
         clip=clip,
     )
-
-
-def plain(value: Any) -> Any:
-    """OTIO's AnyDictionary/AnyVector as plain dicts and lists, recursively."""
-    if isinstance(value, Mapping):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple) or type(value).__name__ == "AnyVector":
-        return [plain(v) for v in value]
-    return value
 
 
 def render_report(

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from otio_avsync import METADATA_KEY, __version__
+from otio_avsync.metadata import finite
 from otio_avsync.progress import plural
 from otio_avsync.results import ClipResult, Status
 
@@ -48,14 +49,6 @@ FLAGGED = (Status.OUT_OF_SYNC, Status.UNCERTAIN)
 
 def colour(status: str) -> str:
     return COLOURS.get(status, NOT_ANALYSABLE)
-
-
-def _num(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def _signed(value: float | None, unit: str = " ms", digits: int = 0) -> str:
@@ -260,7 +253,7 @@ def curve_svg(r: ClipResult, decision: Mapping[str, Any] | None = None) -> str:
     plot.parts.append(f'<polyline points="{pts}" class="curve"/>')
     if r.offset_ms is not None:
         plot.vline(r.offset_ms, "est", f"estimate {_signed(r.offset_ms)}")
-    off = _num((decision or {}).get("offset_ms"))
+    off = finite((decision or {}).get("offset_ms"))
     if decision and off is not None:
         plot.vline(off, "dec", f"{decision.get('action')} {_signed(off)}", row=1)
     return plot.svg(f"sync score by offset for {r.clip_name}")
@@ -282,12 +275,12 @@ def track_svg(track: Mapping[str, Any], points: list[tuple[float, float]], tol: 
         f'height="{plot.py(-tol.early_ms) - plot.py(tol.late_ms):.1f}" class="tol"/>'
     )
     plot.axes("timeline, s", "offset ms", "{:+.0f}", x_signed=False)
-    a, b = _num(track.get("offset_ms")), _num(track.get("offset_end_ms"))
+    a, b = finite(track.get("offset_ms")), finite(track.get("offset_end_ms"))
     jump = track.get("jump")
     t0, t1 = min(ts) - t_pad, max(ts) + t_pad
-    if isinstance(jump, Mapping) and _num(jump.get("at_s")) is not None:
+    if isinstance(jump, Mapping) and finite(jump.get("at_s")) is not None:
         at = float(jump["at_s"])
-        for x0, x1, y in ((t0, at, _num(jump.get("from_ms"))), (at, t1, _num(jump.get("to_ms")))):
+        for x0, x1, y in ((t0, at, finite(jump.get("from_ms"))), (at, t1, finite(jump.get("to_ms")))):
             if y is not None:
                 plot.parts.append(
                     f'<line x1="{plot.px(x0):.1f}" y1="{plot.py(y):.1f}" x2="{plot.px(x1):.1f}" '
@@ -332,7 +325,7 @@ def decision_of(r: ClipResult) -> dict[str, Any] | None:
 def _decision_text(decision: Mapping[str, Any] | None) -> str:
     if not decision:
         return ""
-    off = _num(decision.get("offset_ms"))
+    off = finite(decision.get("offset_ms"))
     return f"{decision.get('action', '')} {_signed(off)}".strip()
 
 
@@ -376,7 +369,7 @@ def _card(i: int, r: ClipResult) -> str:
     ]
     ref = r.reference or {}
     if ref:
-        model = _num(ref.get("model_offset_ms"))
+        model = finite(ref.get("model_offset_ms"))
         facts.append(
             ("reference", f"aligned to {ref.get('track') or ref.get('key') or 'the reference'}"
              + (f"; the picture model finds {_signed(model)}" if model is not None else ""))
@@ -433,10 +426,10 @@ def _settings(context: Mapping[str, Any]) -> str:
         ("estimator", s.get("estimator")),
         ("tolerance", f"{tol.get('name', '')}: sound early ≤ {tol.get('early_ms', '?')} ms, "
          f"late ≤ {tol.get('late_ms', '?')} ms" if tol else ""),
-        ("search", f"± {s['search_ms']:g} ms" if _num(s.get("search_ms")) is not None else ""),
+        ("search", f"± {s['search_ms']:g} ms" if finite(s.get("search_ms")) is not None else ""),
         ("min confidence", s.get("min_confidence")),
         ("reference search", f"± {s['reference_search_ms']:g} ms"
-         if _num(s.get("reference_search_ms")) is not None else ""),
+         if finite(s.get("reference_search_ms")) is not None else ""),
     ]
     ref = context.get("reference")
     if isinstance(ref, Mapping) and ref.get("key"):

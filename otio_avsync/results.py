@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from otio_avsync.metadata import sound_key, sound_label
+
 
 class Status(StrEnum):
     """The verdict on one clip; markers and exit codes follow from it."""
@@ -150,22 +152,15 @@ class AudioSource:
     role: str | None = None
 
     def key(self) -> str:
-        """What the same sound is called across clips: its track, or its stream's language.
+        """What the same sound is called across clips (:func:`otio_avsync.metadata.sound_key`).
 
         Results with one key form one "language track" for the track-level consensus.
         """
-        if self.kind == "embedded":
-            if self.language and self.language != "und":
-                return f"stream:{self.language}"
-            return f"stream:{self.stream_index}"
-        return self.track or self.kind
+        return sound_key(asdict(self))
 
     def label(self) -> str:
         """A short human label such as ``A2 'dub-fr' (fra)``."""
-        where = self.track or (self.file and self.file.rsplit("/", 1)[-1]) or self.kind
-        if self.stream_index is not None and self.kind == "embedded":
-            where = f"{where} stream {self.stream_index}"
-        return f"{where} ({self.language})" if self.language else where
+        return sound_label(asdict(self))
 
 
 @dataclass

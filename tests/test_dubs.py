@@ -304,7 +304,7 @@ def test_fix_then_audit_is_in_sync_and_revert_is_exact(audited: Audited, apply_s
 
 def _source_meta(tl: otio.schema.Timeline, clip_name: str, key: str) -> tuple[Any, dict, int]:
     """(picture clip, its plain metadata, index of the sound under 'sources')."""
-    from otio_avsync.report import plain
+    from otio_avsync.metadata import plain
 
     (clip,) = [c for c in tl.find_clips() if c.name == clip_name and METADATA_KEY in c.metadata]
     meta = plain(clip.metadata[METADATA_KEY])

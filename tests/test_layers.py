@@ -66,8 +66,11 @@ def test_the_model_never_imports_the_estimators() -> None:
 
 
 def test_the_span_and_result_types_import_nothing_above_them() -> None:
-    """``spans`` and ``results`` sit below every estimator and the model."""
-    assert _imports("otio_avsync.results") == set()
+    """``spans`` and ``results`` sit below every estimator and the model; below them only
+    the metadata rules and the file writers, which import nothing of the package."""
+    assert _imports("otio_avsync.metadata") == set()
+    assert _imports("otio_avsync.files") <= {"otio_avsync.errors"}
+    assert _imports("otio_avsync.results") <= {"otio_avsync.metadata"}
     assert _imports("otio_avsync.spans") <= {"otio_avsync.results"}
 
 
@@ -131,3 +134,20 @@ def test_the_reader_sees_lazy_imports() -> None:
     """The checks above would pass vacuously if function-level imports were missed."""
     assert "otio_avsync.model.scan" in _imports("otio_avsync.model.train")  # inside calibrate()
     assert "otio_avsync.model.weights" in _imports("otio_avsync.model.scan")  # inside __init__
+
+
+def test_one_rule_for_each_piece_of_metadata() -> None:
+    """The sound's key, numbers and plain copies are read one way by every reader."""
+    from otio_avsync import fix, report, report_html
+    from otio_avsync.metadata import finite, plain, sound_key
+    from otio_avsync.results import AudioSource
+    from otio_avsync.ui import model
+
+    src = AudioSource(kind="embedded", stream_index=2, language="fra", track=None)
+    assert src.key() == sound_key(src.__dict__) == "stream:fra"
+    assert model._sound_fields(src.__dict__)[1] == src.key()
+    assert AudioSource(kind="track", track="A2 DUB").key() == "A2 DUB"
+    assert finite(True) is None and finite("1.5") == 1.5 and finite(float("nan")) is None
+    for module in (fix, report, report_html, model):  # no private copies left behind
+        assert not any(hasattr(module, n) for n in ("_num", "_plain", "_sound_key"))
+    assert fix.finite is finite and report.plain is plain and model.finite is finite

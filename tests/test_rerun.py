@@ -47,7 +47,7 @@ def _reviewed(cut, folder: Path) -> Path:
 
 
 def _meta(tl: otio.schema.Timeline) -> dict[str, dict]:
-    from otio_avsync.report import plain
+    from otio_avsync.metadata import plain
 
     return {c.name: plain(c.metadata["otio_avsync"]) for c in tl.video_tracks()[0].find_clips()}
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from otio_avsync.files import atomic_path
 from otio_avsync.model.frontend import AUDIO_RATE, FRAME_WIDTH, picture_tiles
 
 #: Held out for evaluation (speakers and sources not in training or calibration).
@@ -166,12 +167,15 @@ def _cached(path: Path, cache: Path, tile: int, mouth: str = "haar") -> dict[str
             return dict(z)
     fps, tiles, boxes, audio = decode_clip(path, tile=tile, mouth=mouth)
     out.parent.mkdir(parents=True, exist_ok=True)
-    # A per-process temporary name: parallel trainings may decode the same clip at once.
-    tmp = out.with_name(f"{out.stem}.{os.getpid()}.tmp.npz")
-    np.savez(
-        tmp, fps=np.float64(fps), tiles=tiles, boxes=boxes, audio=(audio * 32767).astype(np.int16)
-    )
-    os.replace(tmp, out)
+    # A private temporary per write: parallel trainings may decode the same clip at once.
+    with atomic_path(out) as tmp:
+        np.savez(
+            tmp,
+            fps=np.float64(fps),
+            tiles=tiles,
+            boxes=boxes,
+            audio=(audio * 32767).astype(np.int16),
+        )
     return {
         "fps": np.float64(fps),
         "tiles": tiles,
@@ -238,7 +242,6 @@ def synthetic_clips(
 ) -> list[Clip]:
     """Aligned clips from the test-media generator: mouths, balls, flashes, distractors, rates."""
     from otio_avsync.testmedia import ClipSpec, make_clip
-    from otio_avsync.timeline_io import atomic_path
 
     rng = np.random.default_rng(seed)
     folder = cache / "synthetic"

@@ -69,22 +69,23 @@ def load_model(path: str | os.PathLike | None = None, variant: str = "spatio-tem
 def save_bundle(
     path: str | os.PathLike, net, *, train: dict, record: dict, calibration: dict | None
 ) -> None:
-    """Write a weights file atomically (a temporary file, then a rename)."""
+    """Write a weights file atomically (see :func:`otio_avsync.files.atomic_path`)."""
     import torch
+
+    from otio_avsync.files import atomic_path
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     state = {k: v.detach().clone() for k, v in net.state_dict().items()}
-    torch.save(
-        {
-            "format": 1,
-            "config": net.cfg.to_dict(),
-            "state_dict": state,
-            "calibration": calibration or {},
-            "train": train,
-            "record": record,
-        },
-        tmp,
-    )
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(
+            {
+                "format": 1,
+                "config": net.cfg.to_dict(),
+                "state_dict": state,
+                "calibration": calibration or {},
+                "train": train,
+                "record": record,
+            },
+            tmp,
+        )

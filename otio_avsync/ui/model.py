@@ -28,8 +28,9 @@ import opentimelineio as otio
 
 from otio_avsync import METADATA_KEY
 from otio_avsync.annotate import tag_marker
+from otio_avsync.jobs import track_labels
+from otio_avsync.metadata import finite, plain, sound_key, sound_label
 from otio_avsync.progress import plural
-from otio_avsync.report import plain
 
 __all__ = [
     "ACTIONS",
@@ -55,17 +56,6 @@ FLAGGED = ("out_of_sync", "uncertain")
 #: Statuses that have an offset estimate to decide on.
 ANALYSABLE = ("in_sync", "out_of_sync", "uncertain")
 
-
-
-def _num(value: Any) -> float | None:
-    """A finite float, or None."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 @dataclass
@@ -110,7 +100,7 @@ class Row:
     @property
     def decided_offset_ms(self) -> float | None:
         """The offset the decision stands for (None: rejected, or undecided)."""
-        return None if self.decision is None else _num(self.decision.get("offset_ms"))
+        return None if self.decision is None else finite(self.decision.get("offset_ms"))
 
     def meta(self) -> Mapping[str, Any]:
         """The clip's live ``metadata["otio_avsync"]`` (an OTIO AnyDictionary)."""
@@ -134,38 +124,19 @@ class Row:
 
 
 def _track_labels(timeline: otio.schema.Timeline) -> list[tuple[str, otio.schema.Track]]:
-    """Top-level video tracks with the labels results use (name, else V1, V2...)."""
-    out = []
-    count = 0
-    for track in timeline.tracks:
-        if not isinstance(track, otio.schema.Track):
-            continue
-        if track.kind != otio.schema.TrackKind.Video:
-            continue
-        count += 1
-        out.append((track.name or f"V{count}", track))
-    return out
-
+    """Top-level video tracks with the labels results use (see :func:`jobs.track_labels`)."""
+    return [
+        (label, t)
+        for label, t in track_labels(timeline).items()
+        if t.kind == otio.schema.TrackKind.Video
+    ]
 
 def _sound_fields(src: Any) -> tuple[str, str, str, str]:
     """(label, key, track, language) of an ``audio_source`` metadata dict."""
     if not isinstance(src, Mapping):
         return "", "", "", ""
-    kind = str(src.get("kind") or "")
-    track = str(src.get("track") or "")
-    lang = str(src.get("language") or "")
-    stream = src.get("stream_index")
-    file = str(src.get("file") or "")
-    where = track or (file.rsplit("/", 1)[-1] if file else "") or kind
-    if stream is not None and kind == "embedded":
-        where = f"{where} stream {stream}"
-    label = f"{where} ({lang})" if lang else where
-    if kind == "embedded":
-        key = f"stream:{lang}" if lang and lang != "und" else f"stream:{stream}"
-    else:
-        key = track or kind
-    return label, key, track, lang
-
+    track, lang = str(src.get("track") or ""), str(src.get("language") or "")
+    return sound_label(src), sound_key(src), track, lang
 
 def _row(
     index: int,
@@ -179,8 +150,8 @@ def _row(
 ) -> Row:
     label, key, sound_track, lang = _sound_fields(m.get("audio_source"))
     tol = m.get("tolerance_ms")
-    early = _num(tol.get("early")) if isinstance(tol, Mapping) else None
-    late = _num(tol.get("late")) if isinstance(tol, Mapping) else None
+    early = finite(tol.get("early")) if isinstance(tol, Mapping) else None
+    late = finite(tol.get("late")) if isinstance(tol, Mapping) else None
     decision = m.get("decision")
     if decision is None and source_index is None:
         decision = top_decision
@@ -192,9 +163,9 @@ def _row(
         track=track,
         record_tc=record_tc,
         status=str(m.get("status") or ""),
-        offset_ms=_num(m.get("offset_ms")),
-        offset_frames=_num(m.get("offset_frames")),
-        confidence=_num(m.get("confidence")) or 0.0,
+        offset_ms=finite(m.get("offset_ms")),
+        offset_frames=finite(m.get("offset_frames")),
+        confidence=finite(m.get("confidence")) or 0.0,
         rate=rate,
         sound=label,
         sound_key=key,
@@ -325,11 +296,11 @@ def timeline_summary(timeline: otio.schema.Timeline) -> dict[str, Any]:
         TrackSummary(
             key=str(t.get("key") or "?"),
             status=str(t.get("status") or ""),
-            offset_ms=_num(t.get("offset_ms")),
-            confidence=_num(t.get("confidence")) or 0.0,
+            offset_ms=finite(t.get("offset_ms")),
+            confidence=finite(t.get("confidence")) or 0.0,
             clips=int(t.get("clips") or 0),
             model=str(t.get("model") or ""),
-            drift_ppm=_num(t.get("drift_ppm")),
+            drift_ppm=finite(t.get("drift_ppm")),
             language=str(t.get("language") or ""),
             message=str(t.get("message") or ""),
         )
@@ -375,7 +346,7 @@ def set_decision(row: Row, action: str, offset_ms: float | None = None) -> dict[
             raise ValueError(f"{row.label()} has no estimate to accept")
         offset: float | None = round(row.offset_ms, 2)
     elif action == "manual":
-        value = _num(offset_ms)
+        value = finite(offset_ms)
         if value is None:
             raise ValueError("a manual decision needs a finite offset in ms")
         offset = round(value, 2)

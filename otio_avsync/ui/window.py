@@ -46,6 +46,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from otio_avsync.metadata import finite
 from otio_avsync.ui import model as rm
 from otio_avsync.ui.model import Row, RowFilter
 from otio_avsync.ui.player import ABPlayer
@@ -118,7 +119,7 @@ def decision_label(row: Row) -> str:
     d = row.decision
     if d is None:
         return ""
-    off = rm._num(d.get("offset_ms"))
+    off = finite(d.get("offset_ms"))
     if d["action"] == "reject":
         return "rejected"
     verb = "accepted" if d["action"] == "accept" else "manual"
