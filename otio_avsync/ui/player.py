@@ -117,9 +117,6 @@ class ABPlayer(QObject):
         if as_is is not None and fixed is not None:
             self.paths = {"A": Path(as_is), "B": Path(fixed)}
 
-    def has_clips(self) -> bool:
-        return bool(self.paths)
-
     def is_playing(self) -> bool:
         if self.player is None:
             return False
