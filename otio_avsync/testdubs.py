@@ -36,14 +36,9 @@ import opentimelineio as otio
 from scipy import signal
 from scipy.io import wavfile
 
-from otio_avsync.testmedia import (
-    TRUTH_METADATA_KEY,
-    ClipSpec,
-    _event_frames,
-    _event_kinds,
-    _render_audio,
-    make_clip,
-)
+from otio_avsync.testmedia import TRUTH_METADATA_KEY, make_clip
+from otio_avsync.testsound import _render_audio
+from otio_avsync.testspec import ClipSpec, _event_frames, _event_kinds
 from otio_avsync.timeline_io import atomic_path
 
 __all__ = ["DubCase", "DubTruth", "make_dub_timeline"]
@@ -95,6 +90,183 @@ def _write_wav(path: Path, audio: np.ndarray, rate: int) -> None:
         wavfile.write(tmp, rate, pcm)
 
 
+@dataclass(frozen=True)
+class _Cut:
+    """Where the clips of a dub timeline sit (frames at the timeline ``rate``), and
+    how its ``.otio`` in ``folder`` refers to the media."""
+
+    rate: float
+    clip_frames: int
+    head_frames: int
+    names: tuple[str, ...]
+    folder: Path
+    relative_urls: bool
+
+    def rt(self, frames: float) -> otio.opentime.RationalTime:
+        return otio.opentime.RationalTime(frames, self.rate)
+
+    def clip_start(self, index: int) -> int:
+        """Timeline (= reel) frame where clip ``index`` starts."""
+        return self.head_frames + index * self.clip_frames
+
+    def reference(self, path: Path, frames: int) -> otio.schema.ExternalReference:
+        """A reference to ``path``, whose media is ``frames`` long."""
+        url = (
+            os.path.relpath(path, self.folder).replace(os.sep, "/")
+            if self.relative_urls
+            else str(path.resolve())
+        )
+        return otio.schema.ExternalReference(
+            target_url=url,
+            available_range=otio.opentime.TimeRange(self.rt(0), self.rt(frames)),
+        )
+
+    def head_gap(self) -> otio.schema.Gap:
+        return otio.schema.Gap(
+            source_range=otio.opentime.TimeRange(self.rt(0), self.rt(self.head_frames))
+        )
+
+
+def _write_dubs(
+    media_dir: Path, name: str, spec: ClipSpec, dubs: Mapping[str, DubCase]
+) -> dict[str, Path]:
+    """One WAV per dub language: the reel's events (same spec and seed), another voice."""
+    rng = np.random.default_rng([spec.seed, 1])
+    frames = _event_frames(spec, rng)
+    kinds = _event_kinds(spec.scene, len(frames), rng)
+    dub_files: dict[str, Path] = {}
+    for voice, (lang, case) in enumerate(dubs.items(), start=1):
+        audio = _render_audio(spec, frames, kinds, voice).astype(np.float64)
+        speed = Fraction(case.speed).limit_denominator(100000)
+        if speed != 1:  # a file that plays `speed` times too slow: stretched by `speed`
+            audio = signal.resample_poly(audio, speed.numerator, speed.denominator, axis=1)
+        path = media_dir / f"{name}_dub_{lang}.wav"
+        _write_wav(path, audio, spec.sample_rate)
+        dub_files[lang] = path
+    return dub_files
+
+
+def _picture_track(cut: _Cut, reel: otio.schema.ExternalReference) -> otio.schema.Track:
+    """V1: a head gap, then the reel cut into clips (in sync by definition)."""
+    v1 = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
+    # Timeline time is reel time: the cut starts after the head (a gap), and the
+    # original mix runs under the whole reel, so that a dub slipped by up to the
+    # head still finds its music and effects in the reference.
+    v1.append(cut.head_gap())
+    for i, clip_name in enumerate(cut.names):
+        src = otio.opentime.TimeRange(cut.rt(cut.clip_start(i)), cut.rt(cut.clip_frames))
+        v1.append(
+            otio.schema.Clip(
+                name=clip_name,
+                media_reference=reel.clone(),
+                source_range=src,
+                metadata={TRUTH_METADATA_KEY: {"role": "picture", "expected_offset_ms": 0.0}},
+            )
+        )
+    return v1
+
+
+def _reference_track(
+    cut: _Cut,
+    track_name: str,
+    clip_name: str,
+    reel: otio.schema.ExternalReference,
+    total_frames: int,
+    reference_offset_ms: float,
+) -> otio.schema.Track:
+    """A1: the original mix under the whole reel, late by ``reference_offset_ms``."""
+    a1 = otio.schema.Track(
+        name=track_name,
+        kind=otio.schema.TrackKind.Audio,
+        metadata={"otio_avsync": {"language": "eng"}},
+    )
+    r = cut.rate
+    # The reference, late by reference_offset_ms: it plays the reel from -reference_offset_ms.
+    lead = math.ceil(abs(reference_offset_ms) / 1000.0 * r) + 1 if reference_offset_ms else 0
+    if lead:
+        a1.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(cut.rt(0), cut.rt(lead))))
+    a1.append(
+        otio.schema.Clip(
+            name=clip_name,
+            media_reference=reel,
+            source_range=otio.opentime.TimeRange(
+                cut.rt(lead - reference_offset_ms / 1000.0 * r), cut.rt(total_frames - 2 * lead)
+            ),
+            metadata={
+                TRUTH_METADATA_KEY: {
+                    "role": "reference",
+                    "expected_offset_ms": float(reference_offset_ms),
+                }
+            },
+        )
+    )
+    return a1
+
+
+def _dub_track(
+    cut: _Cut,
+    track_name: str,
+    lang: str,
+    case: DubCase,
+    dub: otio.schema.ExternalReference,
+) -> tuple[otio.schema.Track, dict[str, float]]:
+    """One dub track (a head gap, then a clip per picture clip) and its expected offsets."""
+    r = cut.rate
+    track = otio.schema.Track(
+        name=track_name,
+        kind=otio.schema.TrackKind.Audio,
+        metadata={"otio_avsync": {"language": lang}},
+    )
+    track.append(cut.head_gap())
+    speed = float(case.speed)
+    expected: dict[str, float] = {}
+    for i, clip_name in enumerate(cut.names):
+        slip_s = case.slip_ms(i) / 1000.0
+        t_start = cut.clip_start(i) / r  # timeline (= reel) time of the clip
+        t_mid = t_start + cut.clip_frames / r / 2
+        tau_start = t_start - slip_s  # where the editor put the dub clip in the dub file
+        lag = t_mid - (t_mid - slip_s) / speed
+        expected[clip_name] = lag * 1000.0
+        track.append(
+            otio.schema.Clip(
+                name=f"{clip_name}_{lang}",
+                media_reference=dub.clone(),
+                source_range=otio.opentime.TimeRange(
+                    cut.rt(tau_start * r), cut.rt(cut.clip_frames)
+                ),
+                metadata={
+                    TRUTH_METADATA_KEY: {
+                        "role": "dub",
+                        "language": lang,
+                        "expected_offset_ms": round(lag * 1000.0, 3),
+                    }
+                },
+            )
+        )
+    return track, expected
+
+
+def _add_dub_tracks(
+    timeline: otio.schema.Timeline,
+    cut: _Cut,
+    dubs: Mapping[str, DubCase],
+    dub_files: Mapping[str, Path],
+    sample_rate: int,
+    expected: dict[str, dict[str, float]],
+) -> dict[str, DubCase]:
+    """Append one track per dub, record its expected offsets; track name -> its errors."""
+    cases: dict[str, DubCase] = {}
+    for lang, case in dubs.items():
+        track_name = f"A{len(timeline.tracks)} DUB {lang}"
+        dub_len = round(wavfile_frames(dub_files[lang]) / sample_rate * cut.rate)
+        track, expected[track_name] = _dub_track(
+            cut, track_name, lang, case, cut.reference(dub_files[lang], dub_len)
+        )
+        timeline.tracks.append(track)
+        cases[track_name] = replace(case)
+    return cases
+
+
 def make_dub_timeline(
     folder: str | Path,
     dubs: Mapping[str, DubCase],
@@ -122,9 +294,15 @@ def make_dub_timeline(
     media_dir.mkdir(parents=True, exist_ok=True)
     rate = Fraction(fps)
     r = float(rate)
-    clip_frames = round(clip_s * r)
-    head_frames = round(head_s * r)
-    total_frames = clip_frames * clips + 2 * head_frames
+    cut = _Cut(
+        rate=r,
+        clip_frames=round(clip_s * r),
+        head_frames=round(head_s * r),
+        names=tuple(f"{name}_{i:02d}" for i in range(clips)),
+        folder=folder,
+        relative_urls=relative_urls,
+    )
+    total_frames = cut.clip_frames * clips + 2 * cut.head_frames
     spec = ClipSpec(
         duration_s=total_frames / r,
         fps=rate,
@@ -134,125 +312,26 @@ def make_dub_timeline(
         seed=seed,
         languages=("eng",),
     )
-    reel = media_dir / f"{name}_reel.mp4"
-    make_clip(reel, spec)
-    written = [reel.resolve()]
-
-    # The dubs: the same events (same spec and seed), another voice, no picture.
-    rng = np.random.default_rng([spec.seed, 1])
-    frames = _event_frames(spec, rng)
-    kinds = _event_kinds(spec.scene, len(frames), rng)
-    dub_files: dict[str, Path] = {}
-    for voice, (lang, case) in enumerate(dubs.items(), start=1):
-        audio = _render_audio(spec, frames, kinds, voice).astype(np.float64)
-        speed = Fraction(case.speed).limit_denominator(100000)
-        if speed != 1:  # a file that plays `speed` times too slow: stretched by `speed`
-            audio = signal.resample_poly(audio, speed.numerator, speed.denominator, axis=1)
-        path = media_dir / f"{name}_dub_{lang}.wav"
-        _write_wav(path, audio, spec.sample_rate)
-        dub_files[lang] = path
-        written.append(path.resolve())
-
-    def url(path: Path) -> str:
-        return (
-            os.path.relpath(path, folder).replace(os.sep, "/")
-            if relative_urls
-            else str(path.resolve())
-        )
-
-    def rt(frames: float) -> otio.opentime.RationalTime:
-        return otio.opentime.RationalTime(frames, r)
+    reel_path = media_dir / f"{name}_reel.mp4"
+    make_clip(reel_path, spec)
+    dub_files = _write_dubs(media_dir, name, spec, dubs)
+    written = [reel_path.resolve(), *(path.resolve() for path in dub_files.values())]
 
     timeline = otio.schema.Timeline(name=name)
-    v1 = otio.schema.Track(name="V1", kind=otio.schema.TrackKind.Video)
     ref_name = "A1 ORIG eng"
-    a1 = otio.schema.Track(
-        name=ref_name,
-        kind=otio.schema.TrackKind.Audio,
-        metadata={"otio_avsync": {"language": "eng"}},
-    )
-    timeline.tracks.extend([v1, a1])
-    reel_range = otio.opentime.TimeRange(rt(0), rt(total_frames))
-    names = tuple(f"{name}_{i:02d}" for i in range(clips))
-    # Timeline time is reel time: the cut starts after the head (a gap), and the
-    # original mix runs under the whole reel, so that a dub slipped by up to the
-    # head still finds its music and effects in the reference.
-    v1.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(rt(0), rt(head_frames))))
-    for i, clip_name in enumerate(names):
-        src = otio.opentime.TimeRange(rt(head_frames + i * clip_frames), rt(clip_frames))
-        v1.append(
-            otio.schema.Clip(
-                name=clip_name,
-                media_reference=otio.schema.ExternalReference(
-                    target_url=url(reel), available_range=reel_range
-                ),
-                source_range=src,
-                metadata={TRUTH_METADATA_KEY: {"role": "picture", "expected_offset_ms": 0.0}},
-            )
-        )
-    # The reference, late by reference_offset_ms: it plays the reel from -reference_offset_ms.
-    lead = math.ceil(abs(reference_offset_ms) / 1000.0 * r) + 1 if reference_offset_ms else 0
-    if lead:
-        a1.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(rt(0), rt(lead))))
-    a1.append(
-        otio.schema.Clip(
-            name=f"{name}_orig",
-            media_reference=otio.schema.ExternalReference(
-                target_url=url(reel), available_range=reel_range
+    reel = cut.reference(reel_path, total_frames)
+    timeline.tracks.extend(
+        [
+            _picture_track(cut, reel),
+            _reference_track(
+                cut, ref_name, f"{name}_orig", reel.clone(), total_frames, reference_offset_ms
             ),
-            source_range=otio.opentime.TimeRange(
-                rt(lead - reference_offset_ms / 1000.0 * r), rt(total_frames - 2 * lead)
-            ),
-            metadata={
-                TRUTH_METADATA_KEY: {
-                    "role": "reference",
-                    "expected_offset_ms": float(reference_offset_ms),
-                }
-            },
-        )
+        ]
     )
-
     expected: dict[str, dict[str, float]] = {
-        ref_name: dict.fromkeys(names, float(reference_offset_ms))
+        ref_name: dict.fromkeys(cut.names, float(reference_offset_ms))
     }
-    cases: dict[str, DubCase] = {}
-    for lang, case in dubs.items():
-        track_name = f"A{len(timeline.tracks)} DUB {lang}"
-        track = otio.schema.Track(
-            name=track_name,
-            kind=otio.schema.TrackKind.Audio,
-            metadata={"otio_avsync": {"language": lang}},
-        )
-        track.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(rt(0), rt(head_frames))))
-        dub_len = round(wavfile_frames(dub_files[lang]) / spec.sample_rate * r)
-        dub_range = otio.opentime.TimeRange(rt(0), rt(dub_len))
-        speed = float(case.speed)
-        expected[track_name] = {}
-        for i, clip_name in enumerate(names):
-            slip_s = case.slip_ms(i) / 1000.0
-            t_start = (head_frames + i * clip_frames) / r  # timeline (= reel) time of the clip
-            t_mid = t_start + clip_frames / r / 2
-            tau_start = t_start - slip_s  # where the editor put the dub clip in the dub file
-            lag = t_mid - (t_mid - slip_s) / speed
-            expected[track_name][clip_name] = lag * 1000.0
-            track.append(
-                otio.schema.Clip(
-                    name=f"{clip_name}_{lang}",
-                    media_reference=otio.schema.ExternalReference(
-                        target_url=url(dub_files[lang]), available_range=dub_range
-                    ),
-                    source_range=otio.opentime.TimeRange(rt(tau_start * r), rt(clip_frames)),
-                    metadata={
-                        TRUTH_METADATA_KEY: {
-                            "role": "dub",
-                            "language": lang,
-                            "expected_offset_ms": round(lag * 1000.0, 3),
-                        }
-                    },
-                )
-            )
-        timeline.tracks.append(track)
-        cases[track_name] = replace(case)
+    cases = _add_dub_tracks(timeline, cut, dubs, dub_files, spec.sample_rate, expected)
     otio_path = folder / f"{name}.otio"
     otio.adapters.write_to_file(timeline, str(otio_path))
     return DubTruth(
@@ -261,7 +340,7 @@ def make_dub_timeline(
         expected=expected,
         cases=cases,
         reference_track=ref_name,
-        clip_names=names,
+        clip_names=cut.names,
         reference_offset_ms=float(reference_offset_ms),
         media=tuple(written),
     )

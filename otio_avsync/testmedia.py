@@ -18,6 +18,11 @@ than clicks on silence.
 The first event is never earlier than :data:`FIRST_EVENT_MIN_S` and the last
 one ends :data:`TAIL_S` before the end of the clip, so offsets within about
 ±500 ms never push the first sound before the start of the file.
+
+This module holds the codecs, the encoding and the timeline builders; the spec
+and the event schedule are in :mod:`otio_avsync.testspec`, the sound is rendered
+by :mod:`otio_avsync.testsound` and the picture drawn by
+:mod:`otio_avsync.testpicture`.
 """
 
 from __future__ import annotations
@@ -32,7 +37,22 @@ from pathlib import Path
 import av
 import numpy as np
 import opentimelineio as otio
-from scipy import signal
+
+from otio_avsync.testpicture import _Scene
+
+# The spec, the events and the sound live in their own modules; the names below
+# are re-exported for otio_avsync.testdubs and the tests, which take them from here.
+from otio_avsync.testsound import _place as _place
+from otio_avsync.testsound import _render_audio
+from otio_avsync.testspec import _KINDS as _KINDS
+from otio_avsync.testspec import (
+    FIRST_EVENT_MIN_S,
+    TAIL_S,
+    ClipSpec,
+    _event_frames,
+    _event_kinds,
+    _frame_count,
+)
 
 __all__ = [
     "FIRST_EVENT_MIN_S",
@@ -49,10 +69,6 @@ __all__ = [
     "make_slipped_timeline",
 ]
 
-#: Earliest possible picture event (seconds from the start of the file).
-FIRST_EVENT_MIN_S = 0.5
-#: No picture event later than this before the end of the clip.
-TAIL_S = 0.45
 #: Frame rates MPEG-2 video can signal (frame_rate_code 1..8).
 MPEG2_RATES = frozenset(
     {
@@ -71,41 +87,10 @@ MPEG2_RATES = frozenset(
 TRUTH_METADATA_KEY = "otio_avsync_testmedia"
 
 _SCENES = ("flash", "ball", "mouth", "mixed")
-_KINDS = ("flash", "ball", "mouth")
 _LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1"}
-_EVENT_GAP_S = (0.35, 1.3)
-_FLASH_TAU_S = 0.06  # decay of a flash / impact glow, seconds
-_EVENT_PEAK = 0.5  # peak amplitude of event sounds (full scale = 1)
-_NOISE_DB = -30.0  # background noise (RMS) relative to the event peak
-_BED_RMS = 0.015  # music bed level before fold-down: about 25 dB under the event peak
-_SILENT_NOISE_RMS = 5e-4  # about -66 dBFS: "silent" clips still are not digital zero
 
 
 # --------------------------------------------------------------------------- specs
-
-
-@dataclass(frozen=True)
-class ClipSpec:
-    """What to generate; every field has a cheap, widely decodable default."""
-
-    duration_s: float = 8.0
-    fps: Fraction = Fraction(25)
-    width: int = 320
-    height: int = 180
-    sample_rate: int = 48000
-    channels: int = 2  # 1, 2 or 6 (5.1: FL FR FC LFE BL BR)
-    offset_ms: float = 0.0  # sound late > 0, baked into the file
-    scene: str = "mixed"  # "flash" | "ball" | "mouth" | "mixed"
-    distractors: bool = True
-    seed: int = 0
-    container: str = "mp4"  # "mp4" | "mov" | "mkv" | "mxf"
-    video_codec: str = "h264"
-    audio_codec: str = "aac"
-    languages: tuple[str, ...] = ("eng",)  # one audio stream per entry; () = no audio
-    video: bool = True  # False = audio-only file
-    timecode: str | None = None  # start timecode, e.g. "01:00:00:00"
-    silent: bool = False  # audio streams hold only very quiet noise
-    still: bool = False  # a static picture: no motion, no picture events
 
 
 @dataclass(frozen=True)
@@ -247,507 +232,6 @@ def _validate(spec: ClipSpec) -> None:
             raise ValueError("mp3 carries at most 2 channels")
 
 
-# --------------------------------------------------------------------------- events
-
-
-def _event_frames(spec: ClipSpec, rng: np.random.Generator) -> list[int]:
-    """Frame indices of picture events at irregular gaps (irregular = unambiguous lag)."""
-    fps = float(spec.fps)
-    n_frames = _frame_count(spec)
-    last_t = spec.duration_s - TAIL_S
-    t = FIRST_EVENT_MIN_S + rng.uniform(0.0, 0.3)
-    frames: list[int] = []
-    while t <= last_t:
-        frame = math.ceil(t * fps - 1e-9)
-        if frame < n_frames and (not frames or frame > frames[-1]):
-            frames.append(frame)
-        t += rng.uniform(*_EVENT_GAP_S)
-    return frames
-
-
-def _event_kinds(scene: str, count: int, rng: np.random.Generator) -> list[str]:
-    """Kind per event; "mixed" cycles through a shuffled order so every kind occurs."""
-    if scene != "mixed":
-        return [scene] * count
-    kinds: list[str] = []
-    while len(kinds) < count:
-        kinds.extend(rng.permutation(_KINDS).tolist())
-    return kinds[:count]
-
-
-def _frame_count(spec: ClipSpec) -> int:
-    return max(1, round(spec.duration_s * float(spec.fps)))
-
-
-# --------------------------------------------------------------------------- audio
-
-
-def _sound_beep(sr: int, freq: float, rng: np.random.Generator) -> np.ndarray:
-    """A beep with a click front: the click pins the onset to the sample."""
-    n = int(0.09 * sr)
-    t = np.arange(n) / sr
-    env = np.exp(-t / 0.035)
-    env[: max(1, int(0.0005 * sr))] *= np.linspace(0.0, 1.0, max(1, int(0.0005 * sr)))
-    tone = np.sin(2 * np.pi * freq * t) + 0.3 * np.sin(2 * np.pi * 2.01 * freq * t)
-    click_n = max(2, int(0.003 * sr))
-    click = rng.standard_normal(click_n) * np.exp(-np.arange(click_n) / (0.0008 * sr))
-    out = 0.75 * tone * env
-    out[:click_n] += 0.6 * click
-    return _normalise(out, _EVENT_PEAK)
-
-
-def _sound_knock(sr: int, freq: float, rng: np.random.Generator) -> np.ndarray:
-    """A ball impact: broadband crack plus a short low thud."""
-    n = int(0.12 * sr)
-    t = np.arange(n) / sr
-    crack = rng.standard_normal(n) * np.exp(-t / 0.004)
-    thud = np.sin(2 * np.pi * freq * t * (1.0 + 0.4 * np.exp(-t / 0.02))) * np.exp(-t / 0.045)
-    out = 0.8 * crack + thud
-    ramp = max(1, int(0.0003 * sr))
-    out[:ramp] *= np.linspace(0.0, 1.0, ramp)
-    return _normalise(out, _EVENT_PEAK)
-
-
-_VOWELS = ((730, 1090), (270, 2290), (300, 870), (530, 1840), (640, 1190), (490, 1350))
-
-
-def _sound_syllable(sr: int, f0: float, duration_s: float, rng: np.random.Generator) -> np.ndarray:
-    """A plosive + voiced vowel ("ba", "ta"...): speech-like but with a sharp onset."""
-    n = int(duration_s * sr)
-    t = np.arange(n) / sr
-    pitch = f0 * (1.0 + 0.08 * np.exp(-t / 0.08)) * (1.0 + 0.01 * np.sin(2 * np.pi * 5.5 * t))
-    phase = np.cumsum(pitch) / sr
-    source = 2.0 * (phase % 1.0) - 1.0  # sawtooth, rich in harmonics like a glottal source
-    f1, f2 = _VOWELS[int(rng.integers(len(_VOWELS)))]
-    voiced = np.zeros(n)
-    for formant, gain in ((f1, 1.0), (f2, 0.6), (2600.0, 0.25)):
-        b, a = _resonator(formant, 90.0 + formant * 0.06, sr)
-        voiced += gain * signal.lfilter(b, a, source)
-    attack = max(1, int(0.002 * sr))
-    release = int(min(0.06, duration_s / 3) * sr)
-    env = np.ones(n)
-    env[:attack] = np.linspace(0.0, 1.0, attack)
-    env[n - release :] = np.linspace(1.0, 0.0, release) ** 2
-    voiced = voiced / (np.max(np.abs(voiced)) + 1e-12) * env
-    # The plosive: band-limited (survives lossy codecs), normalised so it always
-    # carries the onset, whatever the noise draw; the vowel follows at similar level.
-    burst_n = max(8, int(0.008 * sr))
-    noise = rng.standard_normal(burst_n + 64)
-    bb, ba = signal.butter(2, [500.0 / (sr / 2), min(0.45, 4000.0 / (sr / 2))], "bandpass")
-    burst = signal.lfilter(bb, ba, noise)[64:] * np.exp(-np.arange(burst_n) / (0.002 * sr))
-    burst[: max(1, int(0.0003 * sr))] *= np.linspace(0.0, 1.0, max(1, int(0.0003 * sr)))
-    burst /= np.max(np.abs(burst[: int(0.002 * sr) + 1])) + 1e-12
-    out = 0.8 * voiced
-    out[:burst_n] += burst
-    out[0] = 0.0
-    return _normalise(out, _EVENT_PEAK * 0.9)
-
-
-def _resonator(freq: float, bandwidth: float, sr: int) -> tuple[np.ndarray, np.ndarray]:
-    """Two-pole resonator (a formant)."""
-    r = math.exp(-math.pi * bandwidth / sr)
-    theta = 2 * math.pi * freq / sr
-    a = np.array([1.0, -2 * r * math.cos(theta), r * r])
-    b = np.array([1.0 - r])
-    return b, a
-
-
-def _normalise(x: np.ndarray, peak: float) -> np.ndarray:
-    return (x * (peak / (np.max(np.abs(x)) + 1e-12))).astype(np.float32)
-
-
-def _place(track: np.ndarray, sound: np.ndarray, start: int) -> None:
-    """Add ``sound`` at sample ``start``, clipping what falls outside the track."""
-    n = track.shape[0]
-    skip = max(0, -start)
-    begin = max(0, start)
-    end = min(n, start + sound.shape[0])
-    if end > begin:
-        track[begin:end] += sound[skip : skip + end - begin]
-
-
-def _music_bed(
-    spec: ClipSpec, n: int, avoid_s: Sequence[float], rng: np.random.Generator
-) -> np.ndarray:
-    """A steady chord bed, stereo (2, n); soft chord changes kept away from events."""
-    sr = spec.sample_rate
-    chords = ((0, 4, 7), (5, 9, 12), (7, 11, 14), (-3, 0, 4), (2, 5, 9))
-    root = 196.0 * 2 ** (rng.integers(0, 5) / 12)
-    # Chord change times: irregular, and >= 0.2 s from any sound event onset.
-    changes = [0.0]
-    t = rng.uniform(1.2, 2.4)
-    while t < n / sr:
-        while any(abs(t - a) < 0.2 for a in avoid_s):
-            t += 0.05
-        changes.append(t)
-        t += rng.uniform(1.6, 3.1)
-    changes.append(n / sr + 1.0)
-    out = np.zeros((2, n), np.float64)
-    fade = int(0.35 * sr)
-    time = np.arange(n) / sr
-    for i in range(len(changes) - 1):
-        a = max(0, int(changes[i] * sr) - fade // 2)
-        b = min(n, int(changes[i + 1] * sr) + fade // 2)
-        if b <= a:
-            continue
-        seg_t = time[a:b]
-        env = np.ones(b - a)
-        if i > 0:  # raised-cosine fade in/out: a soft change, no onset
-            k = min(fade, b - a)
-            env[:k] = 0.5 - 0.5 * np.cos(np.linspace(0, np.pi, k))
-        k = min(fade, b - a)
-        env[-k:] *= 0.5 + 0.5 * np.cos(np.linspace(0, np.pi, k))
-        chord = chords[int(rng.integers(len(chords)))]
-        for j, semitone in enumerate(chord):
-            f = root * 2 ** (semitone / 12)
-            note = sum(
-                (0.5**h) * np.sin(2 * np.pi * f * (h + 1) * seg_t + rng.uniform(0, 6.28))
-                for h in range(3)
-            )
-            pan = (j + 1) / (len(chord) + 1)
-            out[0, a:b] += note * env * (1.0 - pan)
-            out[1, a:b] += note * env * pan
-    # Gentle slow swell so the bed is not perfectly static.
-    out *= 1.0 + 0.15 * np.sin(2 * np.pi * time / 4.7 + rng.uniform(0, 6.28))
-    rms = np.sqrt(np.mean(out**2)) + 1e-12
-    return out * (_BED_RMS / rms)
-
-
-def _render_audio(
-    spec: ClipSpec,
-    event_frames: Sequence[int],
-    kinds: Sequence[str],
-    voice: int,
-) -> np.ndarray:
-    """The whole audio of one stream, shape (channels, samples), float32."""
-    sr = spec.sample_rate
-    n = round(spec.duration_s * sr)
-    fx_rng = np.random.default_rng([spec.seed, 11])  # effects shared by all dubs
-    voice_rng = np.random.default_rng([spec.seed, 23, voice])
-    bed_rng = np.random.default_rng([spec.seed, 37])
-    noise_rng = np.random.default_rng([spec.seed, 41, voice])
-
-    fx = np.zeros(n, np.float64)  # beeps and knocks (centre, shared by dubs)
-    dialogue = np.zeros(n, np.float64)  # syllables (centre, per language)
-    sound_starts: list[float] = []
-    f0 = (135.0, 210.0, 105.0, 170.0)[voice % 4] * (1 + 0.03 * (voice // 4))
-    beep_freq = 1000.0
-    if not spec.silent:
-        for frame, kind in zip(event_frames, kinds, strict=True):
-            t = frame / spec.fps + Fraction(spec.offset_ms) / 1000
-            start = round(t * sr)
-            sound_starts.append(float(t))
-            if kind == "flash":
-                fx_sound = _sound_beep(sr, beep_freq * 2 ** (fx_rng.integers(0, 4) / 12), fx_rng)
-                _place(fx, fx_sound, start)
-            elif kind == "ball":
-                _place(fx, _sound_knock(sr, 140.0 + fx_rng.uniform(0, 40), fx_rng), start)
-            else:
-                dur = _mouth_duration(spec.seed, frame)
-                _place(dialogue, _sound_syllable(sr, f0, dur, voice_rng), start)
-
-    out = np.zeros((6, n), np.float64)  # FL FR FC LFE BL BR, folded down below
-    out[2] += fx + dialogue
-    if spec.distractors and not spec.silent:
-        bed = _music_bed(spec, n, sound_starts, bed_rng)
-        out[0] += bed[0]
-        out[1] += bed[1]
-        out[4] += 0.5 * bed[0]
-        out[5] += 0.5 * bed[1]
-        b, a = signal.butter(2, 120.0 / (sr / 2))
-        out[3] += signal.lfilter(b, a, bed[0] + bed[1]) + 0.3 * signal.lfilter(b, a, fx)
-    mix = _fold(out, spec.channels)
-    if spec.silent:
-        mix += noise_rng.standard_normal(mix.shape) * _SILENT_NOISE_RMS
-    elif spec.distractors:
-        mix += noise_rng.standard_normal(mix.shape) * (_EVENT_PEAK * 10 ** (_NOISE_DB / 20))
-    return mix.astype(np.float32)
-
-
-def _fold(six: np.ndarray, channels: int) -> np.ndarray:
-    """Fold the 5.1 working mix to the requested channel count."""
-    if channels == 6:
-        return six
-    fl, fr, fc, lfe, bl, br = six
-    left = fl + fc + 0.7 * bl + 0.3 * lfe
-    right = fr + fc + 0.7 * br + 0.3 * lfe
-    if channels == 2:
-        return np.stack([left, right])
-    return (0.5 * (left + right))[None, :]
-
-
-def _mouth_duration(seed: int, frame: int) -> float:
-    """Syllable length (s) for an event, shared by picture and every dub."""
-    return float(np.random.default_rng([seed, 53, frame]).uniform(0.16, 0.3))
-
-
-# --------------------------------------------------------------------------- video
-
-
-@dataclass
-class _Layout:
-    """Pixel rectangles of the scene elements (None = element absent)."""
-
-    flash: tuple[int, int, int, int] | None = None  # y0, y1, x0, x1
-    ball_zone: tuple[int, int, int, int] | None = None
-    floor: tuple[int, int, int, int] | None = None
-    face: tuple[int, int, int] | None = None  # cy, cx, radius
-    ball_r: int = 0
-
-
-def _layout(spec: ClipSpec) -> _Layout:
-    w, h = spec.width, spec.height
-    lay = _Layout()
-    scene = spec.scene
-
-    def rect(y0: float, y1: float, x0: float, x1: float) -> tuple[int, int, int, int]:
-        return round(y0 * h), round(y1 * h), round(x0 * w), round(x1 * w)
-
-    if scene == "flash":
-        lay.flash = rect(0.2, 0.8, 0.25, 0.75)
-    elif scene == "ball":
-        lay.ball_zone = rect(0.05, 0.82, 0.1, 0.9)
-        lay.floor = rect(0.82, 0.95, 0.1, 0.9)
-        lay.ball_r = max(3, round(0.09 * h))
-    elif scene == "mouth":
-        lay.face = (round(0.5 * h), round(0.5 * w), round(0.42 * h))
-    else:
-        lay.flash = rect(0.18, 0.72, 0.03, 0.27)
-        lay.face = (round(0.45 * h), round(0.5 * w), round(0.27 * h))
-        lay.ball_zone = rect(0.05, 0.8, 0.68, 0.97)
-        lay.floor = rect(0.8, 0.93, 0.68, 0.97)
-        lay.ball_r = max(3, round(0.07 * h))
-    return lay
-
-
-def _background(spec: ClipSpec, rng: np.random.Generator) -> np.ndarray:
-    """Static textured background (uint8 HxWx3), computed once per clip."""
-    h, w = spec.height, spec.width
-    yy = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None]
-    xx = np.linspace(0.0, 1.0, w, dtype=np.float32)[None, :]
-    base = np.empty((h, w, 3), np.float32)
-    base[..., 0] = 40 + 30 * xx + 10 * yy
-    base[..., 1] = 50 + 20 * yy + 5 * xx
-    base[..., 2] = 70 + 25 * (1 - xx) + 15 * yy
-    # Low-frequency texture: a small random grid upsampled (cheap at any size).
-    gh, gw = 9, 16
-    grid = rng.uniform(-12, 12, (gh, gw, 1)).astype(np.float32)
-    iy = np.minimum((np.arange(h) * gh) // h, gh - 1)
-    ix = np.minimum((np.arange(w) * gw) // w, gw - 1)
-    base += grid[iy][:, ix]
-    # Thin static grid lines give the encoder (and eyes) some detail.
-    step = max(8, h // 9)
-    base[::step, :, :] += 18
-    base[:, ::step, :] += 18
-    return np.clip(base, 0, 255).astype(np.uint8)
-
-
-def _disc_mask(ry: float, rx: float) -> np.ndarray:
-    """Anti-aliased ellipse coverage (float32 0..1) in its bounding box."""
-    hy, hx = math.ceil(ry) + 1, math.ceil(rx) + 1
-    y = (np.arange(-hy, hy + 1, dtype=np.float32))[:, None] / max(ry, 0.5)
-    x = (np.arange(-hx, hx + 1, dtype=np.float32))[None, :] / max(rx, 0.5)
-    d = np.sqrt(x * x + y * y)
-    scale = max(min(ry, rx), 0.5)
-    return np.clip((1.0 - d) * scale + 0.5, 0.0, 1.0)
-
-
-def _blend(img: np.ndarray, cy: float, cx: float, mask: np.ndarray, color: np.ndarray) -> None:
-    """Alpha-blend ``color`` through ``mask`` centred at (cy, cx), clipped to the image."""
-    mh, mw = mask.shape
-    y0 = round(cy) - mh // 2
-    x0 = round(cx) - mw // 2
-    ya, yb = max(0, y0), min(img.shape[0], y0 + mh)
-    xa, xb = max(0, x0), min(img.shape[1], x0 + mw)
-    if yb <= ya or xb <= xa:
-        return
-    m = mask[ya - y0 : yb - y0, xa - x0 : xb - x0, None]
-    region = img[ya:yb, xa:xb].astype(np.float32)
-    img[ya:yb, xa:xb] = (region + (color - region) * m).astype(np.uint8)
-
-
-class _Clutter:
-    """Slowly drifting translucent blocks: continuous motion that is not an event."""
-
-    def __init__(self, spec: ClipSpec, rng: np.random.Generator) -> None:
-        w, h = spec.width, spec.height
-        self.items = []
-        for _ in range(5):
-            size_y = int(rng.uniform(0.08, 0.2) * h)
-            size_x = int(rng.uniform(0.08, 0.25) * w)
-            self.items.append(
-                (
-                    max(2, size_y),
-                    max(2, size_x),
-                    rng.uniform(0.15, 0.85) * w,
-                    rng.uniform(0.15, 0.85) * h,
-                    rng.uniform(0.15, 0.3) * w,
-                    rng.uniform(0.1, 0.25) * h,
-                    rng.uniform(4.0, 9.0),
-                    rng.uniform(5.0, 11.0),
-                    rng.uniform(0, 2 * np.pi, 2),
-                    np.array(rng.uniform(90, 230, 3), np.uint16),
-                    int(rng.uniform(90, 140)),  # alpha /256
-                )
-            )
-
-    def draw(self, img: np.ndarray, t: float) -> list[tuple[int, int, int, int]]:
-        """Draw at time t; returns the rectangles (y0, y1, x0, x1) it touched."""
-        h, w = img.shape[:2]
-        touched = []
-        for sy, sx, cx, cy, ax, ay, px, py, ph, color, alpha in self.items:
-            x = round(cx + ax * math.sin(2 * math.pi * t / px + ph[0]) - sx / 2)
-            y = round(cy + ay * math.sin(2 * math.pi * t / py + ph[1]) - sy / 2)
-            ya, yb, xa, xb = max(0, y), min(h, y + sy), max(0, x), min(w, x + sx)
-            if yb <= ya or xb <= xa:
-                continue
-            region = img[ya:yb, xa:xb].astype(np.uint16)
-            img[ya:yb, xa:xb] = ((region * (256 - alpha) + color * alpha) >> 8).astype(np.uint8)
-            touched.append((ya, yb, xa, xb))
-        return touched
-
-
-class _Scene:
-    """Draws frame ``i``; all per-frame state is derived from precomputed event lists."""
-
-    def __init__(
-        self,
-        spec: ClipSpec,
-        event_frames: Sequence[int],
-        kinds: Sequence[str],
-        rng: np.random.Generator,
-    ) -> None:
-        self.spec = spec
-        self.fps = float(spec.fps)
-        self.lay = _layout(spec)
-        self.bg = _background(spec, rng)
-        self.clutter = _Clutter(spec, rng) if spec.distractors else None
-        by_kind: dict[str, list[int]] = {k: [] for k in _KINDS}
-        for frame, kind in zip(event_frames, kinds, strict=True):
-            by_kind[kind].append(frame)
-        self.flash_frames = np.array(by_kind["flash"], np.int64)
-        self.ball_frames = np.array(by_kind["ball"], np.int64)
-        self.mouth_frames = np.array(by_kind["mouth"], np.int64)
-        self.mouth_dur = {f: _mouth_duration(spec.seed, f) for f in by_kind["mouth"]}
-        self._face = self._face_sprite() if self.lay.face else None
-        if self._face is not None:  # the face is static: bake it into the background
-            self._paste_face(self.bg, [(0, spec.height, 0, spec.width)])
-
-    # ----- per-frame quantities
-
-    def _glow(self, frames: np.ndarray, i: int) -> float:
-        """Exponential glow after the latest event at or before frame i (1.0 on it)."""
-        if self.spec.still or frames.size == 0:
-            return 0.0
-        past = frames[frames <= i]
-        if past.size == 0:
-            return 0.0
-        return math.exp(-((i - int(past[-1])) / self.fps) / _FLASH_TAU_S)
-
-    def _mouth_open(self, i: int) -> float:
-        """0 closed .. 1 open: snaps open on the event frame, eases shut over the syllable."""
-        if self.spec.still or self.mouth_frames.size == 0:
-            return 0.0
-        past = self.mouth_frames[self.mouth_frames <= i]
-        if past.size == 0:
-            return 0.0
-        start = int(past[-1])
-        dt = (i - start) / self.fps
-        dur = self.mouth_dur[start]
-        if dt >= dur:
-            return 0.0
-        # Closing fastest right after the snap, then slower: no second motion onset.
-        return (1.0 - dt / dur) ** 2
-
-    def _ball_state(self, i: int) -> tuple[float, float, float]:
-        """(height fraction 0=floor..1=top, x fraction, squash 0..1) at frame i."""
-        t = 0.0 if self.spec.still else i / self.fps
-        impacts = self.ball_frames / self.fps
-        x = 0.5 + 0.4 * math.sin(2 * math.pi * t / 7.3)
-        if impacts.size == 0:
-            return 0.6, x, 0.0
-        # Parabolic arcs between impacts; a long virtual arc before the first / after the last.
-        prev = impacts[impacts <= t]
-        nxt = impacts[impacts > t]
-        a = float(prev[-1]) if prev.size else float(impacts[0]) - 8.0
-        b = float(nxt[0]) if nxt.size else float(impacts[-1]) + 8.0
-        s = (t - a) / (b - a)
-        height = min(1.0, (b - a) / 1.3) * 4.0 * s * (1.0 - s)
-        squash = self._glow(self.ball_frames, i) if not self.spec.still else 0.0
-        return height, x, squash
-
-    # ----- drawing
-
-    def _face_sprite(self) -> tuple[np.ndarray, np.ndarray, int, int]:
-        cy, cx, r = self.lay.face  # type: ignore[misc]
-        mask = _disc_mask(r, r * 0.9)
-        sprite = np.zeros((*mask.shape, 3), np.float32)
-        sprite[:] = (235, 200, 80)
-        m = mask[..., None]
-        hy, hx = mask.shape[0] // 2, mask.shape[1] // 2
-        for ex in (-0.35, 0.35):  # eyes
-            eye = _disc_mask(0.1 * r, 0.08 * r)
-            ey, exx = hy - round(0.25 * r), hx + round(ex * r)
-            eh, ew = eye.shape
-            sl = sprite[ey - eh // 2 : ey - eh // 2 + eh, exx - ew // 2 : exx - ew // 2 + ew]
-            sl[:] = sl + (np.array([30, 30, 40], np.float32) - sl) * eye[..., None]
-        return sprite.astype(np.uint8), m > 0.5, cy - hy, cx - hx
-
-    def draw(self, img: np.ndarray, i: int) -> None:
-        np.copyto(img, self.bg)
-        t = 0.0 if self.spec.still else i / self.fps
-        dirty = self.clutter.draw(img, t) if self.clutter is not None else []
-        lay = self.lay
-        if lay.flash:
-            y0, y1, x0, x1 = lay.flash
-            g = self._glow(self.flash_frames, i)
-            dark = np.array((25, 25, 35), np.float32)
-            lit = np.array((250, 250, 235), np.float32)
-            img[y0:y1, x0:x1] = (dark + (lit - dark) * g).astype(np.uint8)
-        if lay.floor:
-            y0, y1, x0, x1 = lay.floor
-            g = self._glow(self.ball_frames, i)
-            base = np.array((60, 50, 45), np.float32)
-            lit = np.array((255, 240, 170), np.float32)
-            img[y0:y1, x0:x1] = (base + (lit - base) * g).astype(np.uint8)
-        if lay.ball_zone:
-            self._draw_ball(img, i)
-        if self._face is not None:
-            self._paste_face(img, dirty)  # only where clutter drew over the baked face
-            self._draw_mouth(img, i)
-
-    def _draw_ball(self, img: np.ndarray, i: int) -> None:
-        y0, y1, x0, x1 = self.lay.ball_zone  # type: ignore[misc]
-        r = self.lay.ball_r
-        height, xf, squash = self._ball_state(i)
-        ry = r * (1.0 - 0.4 * squash)
-        rx = r * (1.0 + 0.35 * squash)
-        cy = y1 - ry - height * (y1 - y0 - 2 * r)
-        cx = x0 + r + xf * (x1 - x0 - 2 * r)
-        color = np.array((230, 110, 30), np.float32)
-        color = color + (np.array((255, 255, 255), np.float32) - color) * squash
-        _blend(img, cy, cx, _disc_mask(ry, rx), color)
-
-    def _paste_face(self, img: np.ndarray, rects: Sequence[tuple[int, int, int, int]]) -> None:
-        """Copy the face sprite into ``img`` within each rectangle (y0, y1, x0, x1)."""
-        sprite, mask, top, left = self._face  # type: ignore[misc]
-        sh, sw = mask.shape[:2]
-        for y0, y1, x0, x1 in rects:
-            ya, yb = max(y0, top, 0), min(y1, top + sh, img.shape[0])
-            xa, xb = max(x0, left, 0), min(x1, left + sw, img.shape[1])
-            if yb <= ya or xb <= xa:
-                continue
-            sub = (slice(ya - top, yb - top), slice(xa - left, xb - left))
-            np.copyto(img[ya:yb, xa:xb], sprite[sub], where=mask[sub])
-
-    def _draw_mouth(self, img: np.ndarray, i: int) -> None:
-        cy, cx, r = self.lay.face  # type: ignore[misc]
-        open_ = self._mouth_open(i)
-        ry = max(0.8, 0.03 * r + open_ * 0.4 * r)
-        rx = 0.55 * r
-        _blend(img, cy + 0.35 * r, cx, _disc_mask(ry, rx), np.array((90, 10, 20), np.float32))
-
-
 # --------------------------------------------------------------------------- encoding
 
 
@@ -819,7 +303,7 @@ def _audio_frames(audio: np.ndarray, fmt: str, layout: str, sr: int) -> Iterator
         yield frame
 
 
-def make_clip(path: str | Path, spec: ClipSpec = ClipSpec()) -> ClipTruth:
+def make_clip(path: str | Path, spec: ClipSpec = ClipSpec()) -> ClipTruth:  # noqa: B008 (frozen)
     """Write one synthetic clip and return its ground truth.
 
     Frames are rendered and encoded one at a time (bounded memory, so long
@@ -932,6 +416,73 @@ def _start_frames(rate: Fraction, index: int) -> int:
     return int(hour + index * (10 * nominal + 3))
 
 
+def _entry_truth(entry: _Entry, rate: float) -> tuple[dict[str, object], float | None]:
+    """The ground truth recorded on an entry's picture clip, and its expected offset.
+
+    A slipped A1 clip is late by its slip; a gap on A1 leaves the media's own
+    baked-in offset; missing media cannot be analysed (None).
+    """
+    truth: dict[str, object] = {"role": "picture"}
+    if entry.spec is None or entry.missing:
+        truth.update(expected_offset_ms=None, analysable=False)
+        return truth, None
+    if entry.slip_frames is not None:
+        offset = entry.slip_frames * 1000.0 / rate
+        truth.update(expected_offset_ms=offset, slip_frames=entry.slip_frames)
+        return truth, offset
+    offset = entry.spec.offset_ms
+    truth.update(expected_offset_ms=offset, source="media audio")
+    return truth, offset
+
+
+def _entry_reference(
+    entry: _Entry, url: str, available: otio.opentime.TimeRange
+) -> otio.core.MediaReference:
+    """A fresh media reference for one of the entry's clips (each clip owns its own)."""
+    if entry.missing == "reference":
+        return otio.schema.MissingReference(name=entry.name)
+    return otio.schema.ExternalReference(target_url=url, available_range=available)
+
+
+def _entry_clips(
+    entry: _Entry,
+    url: str,
+    start: int,
+    rate: float,
+    clip_frames: int,
+    handle_frames: int,
+    truth: dict[str, object],
+) -> tuple[otio.schema.Clip, otio.core.Item]:
+    """The entry's V1 picture clip and its A1 item (a slipped sound clip, or a gap)."""
+
+    def rt(frames: int) -> otio.opentime.RationalTime:
+        return otio.opentime.RationalTime(frames, rate)
+
+    available = otio.opentime.TimeRange(rt(start), rt(clip_frames + 2 * handle_frames))
+    picture = otio.schema.Clip(
+        name=entry.name,
+        media_reference=_entry_reference(entry, url, available),
+        source_range=otio.opentime.TimeRange(rt(start + handle_frames), rt(clip_frames)),
+        metadata={TRUTH_METADATA_KEY: truth},
+    )
+    if entry.slip_frames is None:
+        return picture, otio.schema.Gap(
+            source_range=otio.opentime.TimeRange(rt(0), rt(clip_frames))
+        )
+    # Audio source starts k frames EARLIER in the same media: at timeline time T we
+    # hear media time (S - k) + T', which belongs to the picture shown k frames ago,
+    # so the sound is k frames LATE (offset = +k frames).
+    sound = otio.schema.Clip(
+        name=entry.name,
+        media_reference=_entry_reference(entry, url, available),
+        source_range=otio.opentime.TimeRange(
+            rt(start + handle_frames - entry.slip_frames), rt(clip_frames)
+        ),
+        metadata={TRUTH_METADATA_KEY: {"role": "sound", "slip_frames": entry.slip_frames}},
+    )
+    return picture, sound
+
+
 def _build_timeline(
     folder: Path,
     name: str,
@@ -956,13 +507,8 @@ def _build_timeline(
     expected: dict[str, float] = {}
     written: list[Path] = []
     media_frames = clip_frames + 2 * handle_frames
-
-    def rt(frames: int) -> otio.opentime.RationalTime:
-        return otio.opentime.RationalTime(frames, r)
-
     for index, entry in enumerate(entries):
         start = _start_frames(rate, index)
-        available = otio.opentime.TimeRange(rt(start), rt(media_frames))
         media_path = media_dir / f"{entry.name}.mp4"
         if entry.spec is not None:
             spec = replace(
@@ -978,46 +524,11 @@ def _build_timeline(
             if relative_urls
             else str(media_path.resolve())
         )
-
-        def reference(
-            entry: _Entry = entry, url: str = url, available: otio.opentime.TimeRange = available
-        ) -> otio.core.MediaReference:
-            if entry.missing == "reference":
-                return otio.schema.MissingReference(name=entry.name)
-            return otio.schema.ExternalReference(target_url=url, available_range=available)
-
-        truth: dict[str, object] = {"role": "picture"}
-        if entry.slip_frames is not None and entry.spec is not None and not entry.missing:
-            offset = entry.slip_frames * 1000.0 / r
+        truth, offset = _entry_truth(entry, r)
+        if offset is not None:
             expected[entry.name] = offset
-            truth.update(expected_offset_ms=offset, slip_frames=entry.slip_frames)
-        elif entry.slip_frames is None and entry.spec is not None and not entry.missing:
-            offset = entry.spec.offset_ms
-            expected[entry.name] = offset
-            truth.update(expected_offset_ms=offset, source="media audio")
-        else:
-            truth.update(expected_offset_ms=None, analysable=False)
-        picture = otio.schema.Clip(
-            name=entry.name,
-            media_reference=reference(),
-            source_range=otio.opentime.TimeRange(rt(start + handle_frames), rt(clip_frames)),
-            metadata={TRUTH_METADATA_KEY: truth},
-        )
+        picture, sound = _entry_clips(entry, url, start, r, clip_frames, handle_frames, truth)
         v1.append(picture)
-        if entry.slip_frames is None:
-            a1.append(otio.schema.Gap(source_range=otio.opentime.TimeRange(rt(0), rt(clip_frames))))
-            continue
-        # Audio source starts k frames EARLIER in the same media: at timeline time T we
-        # hear media time (S - k) + T', which belongs to the picture shown k frames ago,
-        # so the sound is k frames LATE (offset = +k frames).
-        sound = otio.schema.Clip(
-            name=entry.name,
-            media_reference=reference(),
-            source_range=otio.opentime.TimeRange(
-                rt(start + handle_frames - entry.slip_frames), rt(clip_frames)
-            ),
-            metadata={TRUTH_METADATA_KEY: {"role": "sound", "slip_frames": entry.slip_frames}},
-        )
         a1.append(sound)
 
     otio_path = folder / f"{name}.otio"
