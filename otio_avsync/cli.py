@@ -5,6 +5,11 @@ flagged; 1 = clips flagged (``--fail-on``); 3 = nothing flagged but some clips
 could not be checked (``--allow-unchecked`` makes that 0); 2 = usage error, bad
 input or a bug (one line on stderr; the traceback with ``--debug``).
 Progress goes to stderr; the summary table (or ``--json``) to stdout.
+
+Here are the click group and the commands' signatures; the shared options are in
+:mod:`otio_avsync.cli_options`, the steps the commands share in
+:mod:`otio_avsync.cli_run`, and the bodies of ``demo`` and ``train`` in
+:mod:`otio_avsync.demo` and :mod:`otio_avsync.cli_train`.
 """
 
 from __future__ import annotations
