@@ -155,6 +155,56 @@ def _one(
     rate = group[0].rate or 25.0
     frame_ms = 1000.0 / rate
     lang = next((r.audio_source.language for r in group if r.audio_source.language), None)
+    answered, points, span = _answered(group, min_confidence)
+    if not answered:
+        return TrackConsensus(
+            key,
+            Status.UNCERTAIN,
+            None,
+            0.0,
+            0,
+            0.0,
+            "constant",
+            language=lang,
+            message=f"No clip of {key} could be judged with confidence.",
+        )
+    t = np.array([p[1] for p in points])
+    y = np.array([p[2] for p in points])
+    w = np.array([p[3] for p in points])
+    choice, fit = _choose_fit(t, y, w, frame_ms)
+    agreeing = float(np.mean(fit["inliers"]))
+    conf = float(np.average(w, weights=None) * agreeing) * min(1.0, 0.5 + 0.25 * len(points))
+    c = TrackConsensus(
+        key,
+        Status.UNCERTAIN,
+        None,
+        conf,
+        len(points),
+        agreeing,
+        choice,
+        language=lang,
+        span_s=span,
+        points=points,
+    )
+    ends = _describe_fit(c, fit, choice)
+    _check_model(c, answered, y, frame_ms, min_confidence)
+    if len(points) >= 2 and agreeing < CLIPS_AGREE:
+        return _clips_disagree(c, y, fit, choice)
+    if conf < min_confidence:  # they agree, but there are too few of them or they are weak
+        c.status = Status.UNCERTAIN
+        c.message += f" (confidence {conf:.0%} from {plural(len(points), 'clip')})"
+    else:
+        bad = any(not tolerance.accepts(v) for v in ends)
+        c.status = Status.OUT_OF_SYNC if bad else Status.IN_SYNC
+    c.message += "."
+    return c
+
+
+def _answered(
+    group: list[ClipResult], min_confidence: float
+) -> tuple[list[ClipResult], list[tuple[str, float, float, float]], tuple[float, float]]:
+    """The clips judged with confidence, in timeline order; their points (clip name,
+    timeline seconds at the span's middle, offset ms, confidence); the span they cover."""
     answered = [
         r
         for r in group
@@ -181,48 +231,32 @@ def _one(
         if answered
         else (0.0, 0.0)
     )
-    if not answered:
-        return TrackConsensus(
-            key,
-            Status.UNCERTAIN,
-            None,
-            0.0,
-            0,
-            0.0,
-            "constant",
-            language=lang,
-            message=f"No clip of {key} could be judged with confidence.",
-        )
-    t = np.array([p[1] for p in points])
-    y = np.array([p[2] for p in points])
-    w = np.array([p[3] for p in points])
+    return answered, points, span
+
+
+def _choose_fit(
+    t: np.ndarray, y: np.ndarray, w: np.ndarray, frame_ms: float
+) -> tuple[str, dict[str, Any]]:
+    """The simplest fit that explains the clips (lowest BIC); a drift or a jump of less
+    than a quarter of a frame is a constant."""
     fits = _fit(t, y, w, frame_ms)
     choice = min(fits, key=lambda k: fits[k]["bic"])
     if choice == "drift" and abs(fits["drift"]["slope"] * np.ptp(t)) < frame_ms / 4:
         choice = "constant"
     if choice == "jump" and abs(fits["jump"]["after"] - fits["jump"]["before"]) < frame_ms / 4:
         choice = "constant"
-    fit = fits[choice]
-    agreeing = float(np.mean(fit["inliers"]))
-    conf = float(np.average(w, weights=None) * agreeing) * min(1.0, 0.5 + 0.25 * len(points))
-    c = TrackConsensus(
-        key,
-        Status.UNCERTAIN,
-        None,
-        conf,
-        len(points),
-        agreeing,
-        choice,
-        language=lang,
-        span_s=span,
-        points=points,
-    )
-    ends: list[float]
+    return choice, fits[choice]
+
+
+def _describe_fit(c: TrackConsensus, fit: dict[str, Any], choice: str) -> list[float]:
+    """Set the track's offsets, drift or jump and its message from the chosen fit; the
+    offsets the tolerance judges (the start and the end of a drift or a jump)."""
+    key, points = c.key, c.points
     if choice == "constant":
         c.offset_ms = fit["offset"]
-        ends = [fit["offset"]]
         c.message = f"{key}: {c.offset_ms:+.0f} ms over {plural(len(points), 'clip')}"
-    elif choice == "drift":
+        return [fit["offset"]]
+    if choice == "drift":
         # Imported here: the reference estimator pulls in scipy.signal (a second of
         # start-up that an audit without drifting tracks, e.g. a cached re-audit, skips).
         from otio_avsync.estimators.reference import likely_conform
@@ -232,28 +266,36 @@ def _one(
         c.drift_cause = likely_conform(c.drift_ppm)
         c.offset_ms = float(fit["pred"][0])
         c.offset_end_ms = float(fit["pred"][-1])
-        ends = [c.offset_ms, c.offset_end_ms]
         c.message = (
             f"{key}: drifts {c.drift_ppm:+.0f} ppm, from {c.offset_ms:+.0f} ms to "
             f"{c.offset_end_ms:+.0f} ms" + (f" (likely {c.drift_cause})" if c.drift_cause else "")
         )
-    else:
-        j = fit["index"]
-        c.offset_ms = fit["before"]
-        c.offset_end_ms = fit["after"]
-        ends = [fit["before"], fit["after"]]
-        c.jump = {
-            "after_clip": points[j - 1][0],
-            "before_clip": points[j][0],
-            "at_s": round((points[j - 1][1] + points[j][1]) / 2, 3),
-            "from_ms": round(fit["before"], 2),
-            "to_ms": round(fit["after"], 2),
-        }
-        c.message = (
-            f"{key}: jumps from {fit['before']:+.0f} ms to {fit['after']:+.0f} ms "
-            f"between {points[j - 1][0]} and {points[j][0]}"
-        )
-    # The picture model's own view, to say when it disagrees with the reference alignment.
+        return [c.offset_ms, c.offset_end_ms]
+    j = fit["index"]
+    c.offset_ms = fit["before"]
+    c.offset_end_ms = fit["after"]
+    c.jump = {
+        "after_clip": points[j - 1][0],
+        "before_clip": points[j][0],
+        "at_s": round((points[j - 1][1] + points[j][1]) / 2, 3),
+        "from_ms": round(fit["before"], 2),
+        "to_ms": round(fit["after"], 2),
+    }
+    c.message = (
+        f"{key}: jumps from {fit['before']:+.0f} ms to {fit['after']:+.0f} ms "
+        f"between {points[j - 1][0]} and {points[j][0]}"
+    )
+    return [fit["before"], fit["after"]]
+
+
+def _check_model(
+    c: TrackConsensus,
+    answered: list[ClipResult],
+    y: np.ndarray,
+    frame_ms: float,
+    min_confidence: float,
+) -> None:
+    """The picture model's own view, to say when it disagrees with the reference alignment."""
     model = [
         (r.reference or {}).get("model_offset_ms")
         for r in answered
@@ -261,7 +303,7 @@ def _one(
         and (r.reference or {}).get("model_confidence", 0) >= min_confidence
     ]
     model = [m for m in model if m is not None]
-    if len(model) >= max(2, len(points) // 2):
+    if len(model) >= max(2, len(c.points) // 2):
         c.model_offset_ms = float(np.median(model))
         resid = np.array(model) - np.median(y)
         c.disagree = bool(abs(np.median(resid)) > 2 * frame_ms)
@@ -270,16 +312,6 @@ def _one(
                 f"; the picture model finds {c.model_offset_ms:+.0f} ms: model and reference"
                 " disagree"
             )
-    if len(points) >= 2 and agreeing < CLIPS_AGREE:
-        return _clips_disagree(c, y, fit, choice)
-    if conf < min_confidence:  # they agree, but there are too few of them or they are weak
-        c.status = Status.UNCERTAIN
-        c.message += f" (confidence {conf:.0%} from {plural(len(points), 'clip')})"
-    else:
-        bad = any(not tolerance.accepts(v) for v in ends)
-        c.status = Status.OUT_OF_SYNC if bad else Status.IN_SYNC
-    c.message += "."
-    return c
 
 
 #: Below this share of clips within a frame of the best fit, the clips disagree.

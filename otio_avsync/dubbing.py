@@ -279,55 +279,10 @@ def _combine(
     """Put the reference alignment into a sound's result, keeping the model's answer."""
     frame_ms = 1000.0 / res.rate
     model_ok = res.offset_ms is not None and res.confidence >= min_confidence
-    # The reference's own offset against the picture (see the module docstring).
-    if isinstance(track_base, tuple):
-        base, base_conf, basis = track_base[0], track_base[1], "reference track consensus"
-    elif track_base == "in_sync" or (track_base == "clip" and ref_res.status is Status.IN_SYNC):
-        base, base_conf, basis = 0.0, 1.0, "reference found in sync by the picture estimator"
-    elif (
-        track_base == "clip"
-        and ref_res.offset_ms is not None
-        and ref_res.status is Status.OUT_OF_SYNC
-    ):
-        base, base_conf, basis = ref_res.offset_ms, ref_res.confidence, "reference clip"
-    else:
-        base, base_conf, basis = 0.0, 1.0, "reference taken as in sync"
-    info: dict[str, Any] = {
-        "track": reference_key,
-        "lag_ms": round_or_none(est.offset_ms, 3),
-        "confidence": round(float(est.confidence), 4),
-        "reference_offset_ms": round_or_none(base, 2),
-        "reference_basis": basis,
-        "drift_ppm": round(float(est.evidence.get("drift_ppm", 0.0)), 1),
-        "z": round(float(est.evidence.get("z", 0.0)), 2),
-        "ratio": round(float(est.evidence.get("ratio", 0.0)), 3),
-        "pooled": bool(est.evidence.get("pooled", False)),
-        "model_offset_ms": round_or_none(res.offset_ms, 2),
-        "model_confidence": round(float(res.confidence), 4),
-        "model_method": res.method,
-        "windows": [
-            {
-                "start_s": round(w.start_s, 3),
-                "offset_ms": round_or_none(w.offset_ms, 2),
-                "confidence": round(w.confidence, 3),
-            }
-            for w in est.windows
-        ],
-    }
+    base, base_conf, basis = _reference_base(ref_res, track_base)
+    info = _reference_info(res, est, reference_key, base, basis)
     if est.offset_ms is None or est.confidence < min_confidence:
-        # Nothing (sure) in common: the picture estimate stands alone, with its own confidence.
-        note = est.note or "the reference alignment is not confident"
-        info["used"] = False
-        info["disagree"] = False
-        info["note"] = note
-        res.reference = info
-        shares = "shares no sound with" if note.startswith("no ") else "cannot be placed in"
-        if res.method:
-            res.method = f"{res.method} (picture only)"
-        res.message = (
-            f"{res.message} The dub {shares} {reference_key} ({note}): this is the"
-            " picture estimate alone."
-        ).strip()
+        _picture_only(res, est, info, reference_key)
         return
     offset = est.offset_ms + base
     disagree = model_ok and abs(res.offset_ms - offset) > DISAGREE_FRAMES * frame_ms
@@ -353,6 +308,68 @@ def _combine(
             f" The picture model finds {res.reference['model_offset_ms']:+.0f} ms instead:"
             " the dub's lip-sync or the reference may be off."
         )
+
+
+def _reference_base(
+    ref_res: ClipResult, track_base: tuple[float, float] | str
+) -> tuple[float, float, str]:
+    """The reference's own offset against the picture (see the module docstring):
+    (offset ms, confidence, what it rests on)."""
+    if isinstance(track_base, tuple):
+        return track_base[0], track_base[1], "reference track consensus"
+    if track_base == "in_sync" or (track_base == "clip" and ref_res.status is Status.IN_SYNC):
+        return 0.0, 1.0, "reference found in sync by the picture estimator"
+    if (
+        track_base == "clip"
+        and ref_res.offset_ms is not None
+        and ref_res.status is Status.OUT_OF_SYNC
+    ):
+        return ref_res.offset_ms, ref_res.confidence, "reference clip"
+    return 0.0, 1.0, "reference taken as in sync"
+
+
+def _reference_info(
+    res: ClipResult, est: Any, reference_key: str, base: float, basis: str
+) -> dict[str, Any]:
+    """The alignment's record in the sound's result (``used`` and ``disagree`` come later)."""
+    return {
+        "track": reference_key,
+        "lag_ms": round_or_none(est.offset_ms, 3),
+        "confidence": round(float(est.confidence), 4),
+        "reference_offset_ms": round_or_none(base, 2),
+        "reference_basis": basis,
+        "drift_ppm": round(float(est.evidence.get("drift_ppm", 0.0)), 1),
+        "z": round(float(est.evidence.get("z", 0.0)), 2),
+        "ratio": round(float(est.evidence.get("ratio", 0.0)), 3),
+        "pooled": bool(est.evidence.get("pooled", False)),
+        "model_offset_ms": round_or_none(res.offset_ms, 2),
+        "model_confidence": round(float(res.confidence), 4),
+        "model_method": res.method,
+        "windows": [
+            {
+                "start_s": round(w.start_s, 3),
+                "offset_ms": round_or_none(w.offset_ms, 2),
+                "confidence": round(w.confidence, 3),
+            }
+            for w in est.windows
+        ],
+    }
+
+
+def _picture_only(res: ClipResult, est: Any, info: dict[str, Any], reference_key: str) -> None:
+    """Nothing (sure) in common: the picture estimate stands alone, with its own confidence."""
+    note = est.note or "the reference alignment is not confident"
+    info["used"] = False
+    info["disagree"] = False
+    info["note"] = note
+    res.reference = info
+    shares = "shares no sound with" if note.startswith("no ") else "cannot be placed in"
+    if res.method:
+        res.method = f"{res.method} (picture only)"
+    res.message = (
+        f"{res.message} The dub {shares} {reference_key} ({note}): this is the"
+        " picture estimate alone."
+    ).strip()
 
 
 _NO_FRAMES = np.zeros((0, 1, 1), dtype=np.uint8)

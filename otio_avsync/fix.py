@@ -202,18 +202,7 @@ def apply_fixes(
         )
     report = FixReport()
     drifts = _track_drifts(timeline)
-    for key, t in drifts.items():
-        d = float(t["drift_ppm"]) * 1e-6
-        report.speed_proposals.append(
-            {
-                "track": key,
-                "drift_ppm": round(float(t["drift_ppm"]), 1),
-                "cause": t.get("drift_cause"),
-                # Media seconds per timeline second that cancel the drift.
-                "time_scalar": 1.0 / (1.0 - d),
-                "applied": bool(apply_speed),
-            }
-        )
+    report.speed_proposals.extend(_speed_proposals(drifts, apply_speed))
     placed = placed_clips(timeline)
     audio = [p for p in placed if p.kind == otio.schema.TrackKind.Audio]
     plans: dict[int, _Plan] = {}
@@ -235,53 +224,9 @@ def apply_fixes(
                 )
             )
             continue
-        frame_s = 1.0 / pc.rate
-        mid = pc.start_s + pc.duration_s / 2  # the analysed span is centred on the clip
         for m, decision in _sources(plain(meta)):
-            src = m.get("audio_source") if isinstance(m.get("audio_source"), dict) else {}
-            key = sound_key(src)
-            entry = FixEntry(
-                clip=pc.clip.name or "", sound=key, status=str(m.get("status")), action="skipped"
-            )
+            entry = _plan_sound(pc, m, decision, audio, drifts, plans, force, apply_speed)
             report.entries.append(entry)
-            offset, why = _choose(m, decision, force)
-            trend = drifts.get(key)
-            speed = apply_speed and trend is not None
-            if offset is None and speed and decision is None and m.get("status") == "in_sync":
-                offset, why = finite(m.get("offset_ms")), "in sync, speed fix of a drifting track"
-            entry.reason = why
-            if offset is None:
-                continue
-            entry.offset_ms = round(offset, 3)
-            if src.get("kind") == "embedded" or not src.get("track"):
-                entry.action = "not_fixable"
-                entry.reason = (
-                    "the sound is the picture media's own audio stream: there is no sound clip "
-                    "to slip (lay the sound on an audio track, or fix the media)"
-                )
-                continue
-            under = [
-                a
-                for a in audio
-                if a.track_label == src["track"]
-                and min(a.end_s, pc.end_s) - max(a.start_s, pc.start_s) > frame_s / 2
-            ]
-            if not under:
-                entry.action = "not_fixable"
-                entry.reason = f"no clip of {src['track']} lies under the picture clip"
-                continue
-            drift = float(trend["drift_ppm"]) * 1e-6 if trend is not None else 0.0
-            entry.action = "slipped"
-            entry.audio_clips = [a.clip.name or "" for a in under]
-            for a in under:
-                plan = plans.setdefault(
-                    id(a.clip), _Plan(a.clip, a.media_start_s, drift=drift, speed=speed)
-                )
-                # The offset is measured at the picture clip's middle. A slip centres the
-                # clip there; a speed fix follows the drift's line to the clip's start.
-                at = a.media_start_s - mid if speed else 0.0
-                plan.lags.append(offset / 1000.0 + drift * at)
-                plan.entries.append(entry)
     for plan in plans.values():
         problem = _fix_record_problem(plan.clip)
         if problem:
@@ -290,6 +235,85 @@ def apply_fixes(
             continue
         _apply_plan(plan, report, str(summary.get("audited_at") or ""))
     return report
+
+
+def _speed_proposals(drifts: dict[str, dict[str, Any]], apply_speed: bool) -> list[dict[str, Any]]:
+    """The speed change proposed for each drifting track (applied with ``apply_speed``)."""
+    out = []
+    for key, t in drifts.items():
+        d = float(t["drift_ppm"]) * 1e-6
+        out.append(
+            {
+                "track": key,
+                "drift_ppm": round(float(t["drift_ppm"]), 1),
+                "cause": t.get("drift_cause"),
+                # Media seconds per timeline second that cancel the drift.
+                "time_scalar": 1.0 / (1.0 - d),
+                "applied": bool(apply_speed),
+            }
+        )
+    return out
+
+
+def _plan_sound(
+    pc: Any,
+    m: dict[str, Any],
+    decision: dict[str, Any] | None,
+    audio: list[Any],
+    drifts: dict[str, dict[str, Any]],
+    plans: dict[int, _Plan],
+    force: bool,
+    apply_speed: bool,
+) -> FixEntry:
+    """What to do with one sound (its result ``m`` and the editor's decision) of the
+    picture clip ``pc``: the sound clips under it get the offset in their plan (in
+    ``plans``, by clip); the entry says what was done and why."""
+    src = m.get("audio_source") if isinstance(m.get("audio_source"), dict) else {}
+    key = sound_key(src)
+    entry = FixEntry(
+        clip=pc.clip.name or "", sound=key, status=str(m.get("status")), action="skipped"
+    )
+    offset, why = _choose(m, decision, force)
+    trend = drifts.get(key)
+    speed = apply_speed and trend is not None
+    if offset is None and speed and decision is None and m.get("status") == "in_sync":
+        offset, why = finite(m.get("offset_ms")), "in sync, speed fix of a drifting track"
+    entry.reason = why
+    if offset is None:
+        return entry
+    entry.offset_ms = round(offset, 3)
+    if src.get("kind") == "embedded" or not src.get("track"):
+        entry.action = "not_fixable"
+        entry.reason = (
+            "the sound is the picture media's own audio stream: there is no sound clip "
+            "to slip (lay the sound on an audio track, or fix the media)"
+        )
+        return entry
+    frame_s = 1.0 / pc.rate
+    under = [
+        a
+        for a in audio
+        if a.track_label == src["track"]
+        and min(a.end_s, pc.end_s) - max(a.start_s, pc.start_s) > frame_s / 2
+    ]
+    if not under:
+        entry.action = "not_fixable"
+        entry.reason = f"no clip of {src['track']} lies under the picture clip"
+        return entry
+    drift = float(trend["drift_ppm"]) * 1e-6 if trend is not None else 0.0
+    entry.action = "slipped"
+    entry.audio_clips = [a.clip.name or "" for a in under]
+    mid = pc.start_s + pc.duration_s / 2  # the analysed span is centred on the clip
+    for a in under:
+        plan = plans.setdefault(
+            id(a.clip), _Plan(a.clip, a.media_start_s, drift=drift, speed=speed)
+        )
+        # The offset is measured at the picture clip's middle. A slip centres the
+        # clip there; a speed fix follows the drift's line to the clip's start.
+        at = a.media_start_s - mid if speed else 0.0
+        plan.lags.append(offset / 1000.0 + drift * at)
+        plan.entries.append(entry)
+    return entry
 
 
 _STATUSES = {"in_sync", "out_of_sync", "uncertain", "no_audio", "media_missing"} | {
