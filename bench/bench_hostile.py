@@ -11,7 +11,6 @@ no damaged or unknown clip gets a confident verdict. Exit status 1 on any defect
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -19,11 +18,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-os.environ.setdefault(
-    "OTIO_PLUGIN_MANIFEST_PATH", str(ROOT / "plugin_manifest" / "plugin_manifest.json")
-)
-os.environ.setdefault("OTIO_DISABLE_ENTRYPOINTS_PLUGINS", "1")
-os.environ.pop("OTIO_AVSYNC", None)
+# The tests' plugin set-up, before OTIO is imported: this checkout's manifest, the installed
+# adapters' manifests, no entry points (so an installed copy cannot add the hook twice).
+import conftest  # noqa: E402, F401
 
 
 def main() -> int:
