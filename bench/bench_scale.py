@@ -40,7 +40,7 @@ FLAGGED = {7: 6, 19: -4, 31: 8}
 
 
 def _env() -> dict[str, str]:
-    manifest = ROOT / "plugin_manifest" / "plugin_manifest.json"
+    manifest = ROOT / "otio_avsync" / "plugin_manifest" / "plugin_manifest.json"
     return dict(
         os.environ,
         PYTHONPATH=str(ROOT),

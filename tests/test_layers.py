@@ -88,7 +88,6 @@ def test_estimators_and_model_do_not_import_the_pipeline_above_them(lower: str) 
         "otio_avsync.plugin_manifest",
         "otio_avsync.render",
         "otio_avsync.report",
-        "otio_avsync.review",
         "otio_avsync.single",
         "otio_avsync.ui",
     }
