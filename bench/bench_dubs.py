@@ -46,7 +46,6 @@ depend on it unless a dub shares nothing with the reference).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
 import sys
 import tempfile
@@ -55,13 +54,14 @@ from collections import defaultdict
 from fractions import Fraction
 from pathlib import Path
 
+import anchors  # bench/anchors.py: the free tools and a textbook GCC-PHAT
 import numpy as np
 from scipy.io import wavfile
 
 from otio_avsync.audit import AuditOptions, audit_timeline
 from otio_avsync.estimators.base import AVInput
 from otio_avsync.estimators.reference import ReferenceEstimator
-from otio_avsync.realdubs import DubSpec, make_real_dub_timeline, sources_from_manifest
+from otio_avsync.realdubs import DubSpec, load_audio, make_real_dub_timeline, sources_from_manifest
 from otio_avsync.results import Status
 from otio_avsync.timeline_io import read_timeline
 
@@ -91,37 +91,19 @@ def dubs(rng: np.random.Generator, clips: int) -> dict[str, DubSpec]:
     }
 
 
-def load_anchors(path: Path | None):
-    """The anchors module (syncstart, audio-offset-finder), or None."""
-    for candidate in [path, ROOT / "bench" / "anchors.py"]:
-        if candidate is not None and candidate.is_file():
-            spec = importlib.util.spec_from_file_location("anchors", candidate)
-            assert spec and spec.loader
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-    return None
-
-
-def _read(path: Path, rate: int = 16000) -> np.ndarray:
-    from otio_avsync.decode import probe, read_audio
-
-    return read_audio(path, 0.0, probe(path).duration_s or 0.0, rate=rate).samples
-
-
-def anchor_rows(truth, reel_dir: Path, anchors, tmp: Path) -> list[tuple[str, float, dict]]:
+def anchor_rows(truth, reel_dir: Path, tools: bool, tmp: Path) -> list[tuple[str, float, dict]]:
     """Each anchor's answer on the dub spans of ``ANCHOR_TRACKS`` (5 s of context)."""
     import opentimelineio as otio
 
     rate = 16000
     tl = otio.adapters.read_from_file(str(truth.path))
-    orig = _read(reel_dir / "media" / "reel_orig.wav", rate)
+    orig = load_audio(reel_dir / "media" / "reel_orig.wav", rate).astype(np.float32)
     rows = []
     for track in tl.tracks:
         lang = track.name.rsplit(" ", 1)[-1]
         if lang not in ANCHOR_TRACKS:
             continue
-        dub = _read(reel_dir / "media" / f"reel_dub_{lang}.wav", rate)
+        dub = load_audio(reel_dir / "media" / f"reel_dub_{lang}.wav", rate).astype(np.float32)
         t = 0.0
         for item in track:
             dur = item.duration().to_seconds()
@@ -136,8 +118,8 @@ def anchor_rows(truth, reel_dir: Path, anchors, tmp: Path) -> list[tuple[str, fl
             ref = orig[max(0, r0) : r0 + len(sound) + round(2 * SEARCH_S * rate)]
             if r0 < 0:
                 ref = np.concatenate([np.zeros(-r0, np.float32), ref])
-            got = {"GCC-PHAT": anchors_gcc(sound, ref, rate)}
-            if anchors is not None and lang == ANCHOR_TRACKS[0]:  # the slow tools: one track
+            got = {"GCC-PHAT": anchors.gcc_phat_lag_ms(sound, ref, rate, search_s=SEARCH_S)}
+            if tools and lang == ANCHOR_TRACKS[0]:  # the slow tools: one track
                 s_path, r_path = tmp / "sound.wav", tmp / "ref.wav"
                 wavfile.write(s_path, rate, (sound * 32767).astype(np.int16))
                 wavfile.write(r_path, rate, (ref * 32767).astype(np.int16))
@@ -153,19 +135,11 @@ def anchor_rows(truth, reel_dir: Path, anchors, tmp: Path) -> list[tuple[str, fl
     return rows
 
 
-def anchors_gcc(sound: np.ndarray, ref: np.ndarray, rate: int) -> float:
-    """Textbook GCC-PHAT over the whole excerpt: sound late by this many ms."""
-    n = 1 << int(np.ceil(np.log2(len(sound) + len(ref))))
-    cross = np.fft.rfft(ref, n) * np.conj(np.fft.rfft(sound, n))
-    c = np.fft.irfft(cross / np.maximum(np.abs(cross), 1e-20), n)[: len(ref) - len(sound) + 1]
-    return (SEARCH_S - int(np.argmax(c)) / rate) * 1000.0
-
-
 def cost_60s(reel_dir: Path) -> float:
     """Median seconds to align 60 s of a dub (with 3 s handles) against ±10 s of reference."""
     rate = 16000
-    orig = _read(reel_dir / "media" / "reel_orig.wav", rate)
-    dub = _read(reel_dir / "media" / "reel_dub_deu.wav", rate)
+    orig = load_audio(reel_dir / "media" / "reel_orig.wav", rate).astype(np.float32)
+    dub = load_audio(reel_dir / "media" / "reel_dub_deu.wav", rate).astype(np.float32)
     n = min(len(orig), len(dub))
     if n < 90 * rate:  # a short reel: loop it to reach 60 s + search
         reps = int(np.ceil(90 * rate / n))
@@ -205,14 +179,13 @@ def main() -> int:
     ap.add_argument(
         "--anchors-only", action="store_true", help="run only the anchors (no audit), for speed"
     )
-    ap.add_argument("--anchors-module", type=Path)
     args = ap.parse_args()
     if not (args.media / "manifest.json").is_file():
         print(f"no real media at {args.media}: pass --media FOLDER", file=sys.stderr)
         return 2
     levels = [None if x.strip() == "none" else float(x) for x in args.levels.split(",")]
     splits = ["tune", "held"] if args.split == "both" else [args.split]
-    anchors = None if args.no_anchors else load_anchors(args.anchors_module)
+    tools = not args.no_anchors
     opts = AuditOptions(estimator=args.estimator)
     frame_ms = 40.0
     table: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -274,7 +247,7 @@ def main() -> int:
                             want = truth.clip_names[spec.jump_at]
                             got = c.jump["before_clip"] if c.jump else f"none ({c.model})"
                             jump_rows.append((f"{split} {label} {key}", want, got))
-                    for _track, exp, got in anchor_rows(truth, reel, anchors, tmp):
+                    for _track, exp, got in anchor_rows(truth, reel, tools, tmp):
                         hits = anchor_hits[(split, label)]
                         hits["clips"] += 1
                         for name, lag in got.items():

@@ -35,7 +35,6 @@ class JobOutcome:
     estimate: Any = None
     status: Status | None = None
     message: str = ""
-    thumbnail_png: bytes | None = None
     #: How much of the span the media gave (:class:`otio_avsync.render.Coverage`).
     coverage: Any = None
     decode_s: float = 0.0

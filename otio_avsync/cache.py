@@ -231,7 +231,6 @@ class ResultCache:
 
 
 def _outcome_to(outcome: Any) -> dict[str, Any]:
-    import base64
 
     est = outcome.estimate
     return {
@@ -247,17 +246,10 @@ def _outcome_to(outcome: Any) -> dict[str, Any]:
             "attention": est.attention,
             "evidence": est.evidence,
         },
-        "thumbnail_png": (
-            base64.b64encode(outcome.thumbnail_png).decode("ascii")
-            if outcome.thumbnail_png
-            else None
-        ),
     }
 
 
 def _outcome_from(entry: dict[str, Any]) -> Any:
-    import base64
-
     from otio_avsync.analysis import JobOutcome
     from otio_avsync.estimators.base import Estimate
     from otio_avsync.results import WindowResult
@@ -275,7 +267,4 @@ def _outcome_from(entry: dict[str, Any]) -> Any:
         attention=e["attention"],
         evidence=dict(e["evidence"]),
     )
-    thumb = entry.get("thumbnail_png")
-    return JobOutcome(
-        estimate=est, thumbnail_png=base64.b64decode(thumb) if thumb else None, cached=True
-    )
+    return JobOutcome(estimate=est, cached=True)

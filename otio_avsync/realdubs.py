@@ -48,6 +48,7 @@ __all__ = [
     "HELD_OUT_REPOSITORIES",
     "DubSpec",
     "RealSources",
+    "load_audio",
     "make_real_dub_timeline",
     "sources_from_manifest",
 ]
@@ -160,12 +161,12 @@ class DubSpec:
         return (1.0 - 1.0 / float(self.speed)) * 1e6
 
 
-def _load(path: Path) -> np.ndarray:
+def load_audio(path: Path, rate: int = RATE) -> np.ndarray:
+    """load_audio(path, rate=48000) -> the whole first sound stream, mono float64."""
     from otio_avsync.decode import probe, read_audio
 
-    info = probe(path)
-    dur = info.duration_s or 0.0
-    return read_audio(path, 0.0, dur, rate=RATE).samples.astype(np.float64)
+    dur = probe(path).duration_s or 0.0
+    return read_audio(path, 0.0, dur, rate=rate).samples.astype(np.float64)
 
 
 def _active_rms(x: np.ndarray) -> float:
@@ -327,7 +328,7 @@ def make_real_dub_timeline(
 
     def audio(p: Path) -> np.ndarray:
         if p not in cache:
-            cache[p] = _load(p)
+            cache[p] = load_audio(p)
         return cache[p]
 
     frame = RATE // 25  # clips last whole frames of the 25 fps timeline

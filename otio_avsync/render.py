@@ -201,28 +201,41 @@ def render_sound(
             continue
         info = probe_media(span.path)
         speed = span.speed or 1.0
-        decoded = read_audio(
-            span.path,
-            file_time(span, info) + (lo_s - span.timeline_start_s) * speed,
-            (hi_s - lo_s) * speed,
-            rate=audio_rate,
-            stream_index=span.stream_index,
-        )
-        samples = decoded.samples
-        if not decoded.complete and problems is not None:
-            problems.append(
-                f"the sound media {span.path.name} is cut short or has decode errors (damaged file)"
-            )
-        if speed != 1.0:  # a speed change (LinearTimeWarp): media time runs `speed` times faster
-            want = round((hi_s - lo_s) * audio_rate)
-            samples = np.interp(
-                np.arange(want) * speed, np.arange(len(samples)), samples, right=0.0
-            ).astype(np.float32)
+        start = file_time(span, info) + (lo_s - span.timeline_start_s) * speed
+        samples = _span_sound(span, start, hi_s - lo_s, audio_rate, problems)
         at = round((lo_s - audio_start) * audio_rate)
         lo, hi = max(0, at), min(n, at + len(samples))
         if hi > lo:
             audio[lo:hi] += samples[lo - at : hi - at]
     return audio
+
+
+def _span_sound(
+    span: MediaSpan,
+    start_s: float,
+    duration_s: float,
+    audio_rate: int,
+    problems: list[str] | None = None,
+) -> np.ndarray:
+    """``duration_s`` seconds of timeline sound from one span's media, read from ``start_s``
+    (file seconds) and brought to timeline speed (a LinearTimeWarp makes media time run
+    ``span.speed`` times faster). Damaged media is described in ``problems``."""
+    assert span.path is not None
+    speed = span.speed or 1.0
+    decoded = read_audio(
+        span.path, start_s, duration_s * speed, rate=audio_rate, stream_index=span.stream_index
+    )
+    samples = decoded.samples
+    if not decoded.complete and problems is not None:
+        problems.append(
+            f"the sound media {span.path.name} is cut short or has decode errors (damaged file)"
+        )
+    if speed != 1.0:
+        want = round(duration_s * audio_rate)
+        samples = np.interp(
+            np.arange(want) * speed, np.arange(len(samples)), samples, right=0.0
+        ).astype(np.float32)
+    return samples
 
 
 def render_sound_with_handles(
@@ -250,17 +263,9 @@ def render_sound_with_handles(
     at = file_time(span, info) + (job.span_start_s - span.timeline_start_s) * speed
     head = min(handle_s, max(0.0, at / speed))
     want = round((job.span_duration_s + head + handle_s) * audio_rate)
-    samples = read_audio(
-        span.path,
-        at - head * speed,
-        (job.span_duration_s + head + handle_s) * speed,
-        rate=audio_rate,
-        stream_index=span.stream_index,
-    ).samples
-    if speed != 1.0:
-        samples = np.interp(
-            np.arange(want) * speed, np.arange(len(samples)), samples, right=0.0
-        ).astype(np.float32)
+    samples = _span_sound(
+        span, at - head * speed, job.span_duration_s + head + handle_s, audio_rate
+    )
     out = np.zeros(want, dtype=np.float32)
     out[: min(want, len(samples))] = samples[:want]
     return out, -head

@@ -156,11 +156,11 @@ class AudioSource:
 
         Results with one key form one "language track" for the track-level consensus.
         """
-        return sound_key(asdict(self))
+        return sound_key(vars(self))
 
     def label(self) -> str:
         """A short human label such as ``A2 'dub-fr' (fra)``."""
-        return sound_label(asdict(self))
+        return sound_label(vars(self))
 
 
 @dataclass

@@ -39,6 +39,7 @@ handle before the span).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -282,7 +283,7 @@ class ReferenceEstimator:
         x: np.ndarray,
         y: np.ndarray,
         drift: float,
-        lag_at,
+        lag_at: Callable[[float], float],
         span: float,
         av: AVInput,
     ) -> list[WindowResult]:
