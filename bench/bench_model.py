@@ -43,11 +43,13 @@ from otio_avsync.model.corpus import (
     Clip,
     default_cache_dir,
     default_media_dir,
+    folder_clips,
     real_clips,
     synthetic_clips,
     trusted_talk,
 )
 from otio_avsync.model.evaluate import Case, offsets_for, shifted_input, summarise
+from otio_avsync.model.validation import dropped_clips
 
 OUT = Path(__file__).resolve().parent / "out"
 
@@ -69,8 +71,30 @@ def _front_end_seconds(estimator, clip: Clip, av, start_s: float) -> float:
 
     video = read_video(clip.path, start_s, av.duration_s, width=estimator.frame_width, gray=True)
     t0 = time.perf_counter()
-    picture_tiles(video.frames, estimator.cfg.tile, mouth=estimator.mouth)
+    picture_tiles(
+        video.frames,
+        estimator.cfg.tile,
+        mouth=estimator.mouth,
+        geometry=bool(estimator.cfg.geometry),
+    )
     return time.perf_counter() - t0
+
+
+#: Groups reported besides the pools: the issue's "verified" talking faces (sync
+#: trusted by origin and not dropped by the own-offset check) and studio sentences.
+STUDIO_SOURCES = ("GRID", "VidTIMIT")
+
+
+def _groups(clip: Clip, dropped: set[str]) -> list[str]:
+    """The report groups a clip's cases count in."""
+    out = [clip.pool]
+    if clip.pool in ("talk", "studio"):
+        out.append(f"source:{clip.source}")
+        if trusted_talk(clip.name) and clip.name not in dropped:
+            out.append("talk-verified")
+            if clip.source in STUDIO_SOURCES:
+                out.append("studio-verified")
+    return out
 
 
 def main() -> None:
@@ -90,6 +114,16 @@ def main() -> None:
     ap.add_argument(
         "--threads", type=int, default=0, help="torch threads outside the scans (which use one)"
     )
+    ap.add_argument(
+        "--clips",
+        type=Path,
+        default=None,
+        help="folder of clips laid out by ../shared/data/extract.py (GRID and the recipe's"
+        " other sources); default $OTIO_AVSYNC_CLIPS",
+    )
+    ap.add_argument(
+        "--min-s", type=float, default=3.0, help="leave out clips shorter than this (seconds)"
+    )
     ap.add_argument("--json", type=Path, default=OUT / "bench_model.json")
     args = ap.parse_args()
 
@@ -101,23 +135,32 @@ def main() -> None:
     cache = default_cache_dir()
     if media is None:
         print("no ../shared/media: generated clips only")
-    fronts: dict[str, dict[str, Clip]] = {}
+    import os
 
-    def clips_for(mouth: str) -> dict[str, Clip]:
-        """The clips as a front end sees them (its own cache), by name."""
-        if mouth not in fronts:
+    folder = args.clips or (
+        Path(os.environ["OTIO_AVSYNC_CLIPS"]) if os.environ.get("OTIO_AVSYNC_CLIPS") else None
+    )
+    fronts: dict[tuple, dict[str, Clip]] = {}
+
+    def clips_for(front: tuple) -> dict[str, Clip]:
+        """The clips as a front end (mouth tracker, geometry) sees them, by name."""
+        mouth, geometry = front
+        if front not in fronts:
             found: list[Clip] = []
+            kw = {"mouth": mouth, "geometry": geometry}
             if media is not None:
-                found += real_clips(media, cache, splits=(args.split,), mouth=mouth)
+                found += real_clips(media, cache, splits=(args.split,), **kw)
+            if folder is not None:
+                found += folder_clips(folder, cache, splits=(args.split,), **kw)
             # Fresh generated clips; calibration used seed+100 and training seed 0 of the recipe.
             found += synthetic_clips(
                 cache,
                 args.synthetic,
                 seed=(500 if args.split == "val" else 700) + args.seed,
-                mouth=mouth,
+                **kw,
             )
-            fronts[mouth] = {c.name: c for c in found}
-        return fronts[mouth]
+            fronts[front] = {c.name: c for c in found if c.duration_s >= args.min_s}
+        return fronts[front]
 
     estimators = []
     for entry in args.estimators.split(","):
@@ -127,10 +170,14 @@ def main() -> None:
         name = f"{base}@{Path(weights).stem}" if weights else base
         # The tracker the estimator really uses (Haar if MediaPipe is missing); the
         # baseline decodes the files itself and has none.
-        estimators.append((name, est, getattr(est, "mouth", None)))
+        front = None
+        if hasattr(est, "mouth"):
+            front = (est.mouth, bool(est.cfg.geometry) and est.mouth == "landmarks")
+        estimators.append((name, est, front))
     # The cases depend only on the clips' names, lengths and sound, not on the front end.
-    first = next((m for _, _, m in estimators if m), "haar")
+    first = next((m for _, _, m in estimators if m), ("haar", False))
     clips = list(clips_for(first).values())
+    dropped = dropped_clips()
     rng = np.random.default_rng(args.seed)
     plan = []
     for clip in clips:
@@ -139,7 +186,7 @@ def main() -> None:
             plan.append(
                 (clip.name, off, float(rng.uniform(0, max(0.0, clip.duration_s - span))), span)
             )
-    pools = sorted({c.pool for c in clips})
+    pools = sorted({g for c in clips for g in _groups(c, dropped)})
     print(f"{len(clips)} clips, {len(plan)} cases; pools: {pools}")
 
     report: dict[str, dict] = {}
@@ -173,11 +220,11 @@ def main() -> None:
             )
         all_cases[name] = cases
         report[name] = {"all": summarise(cases)}
-        for pool in pools:
-            report[name][pool] = summarise([c for c in cases if c.pool == pool])
-        trusted = [c for c in cases if c.pool == "talk" and trusted_talk(c.clip)]
-        if trusted:
-            report[name]["talk-trusted"] = summarise(trusted)
+        by_name = clips_for(first)
+        for group in pools:
+            report[name][group] = summarise(
+                [c for c in cases if group in _groups(by_name[c.clip], dropped)]
+            )
         report[name]["per_clip"] = {
             c: float(np.mean([x.error_frames <= 1 for x in cases if x.clip == c]))
             for c in sorted({x.clip for x in cases})
@@ -186,7 +233,7 @@ def main() -> None:
         # does the answer move with the injected offset? Each clip's median error is its
         # apparent own offset; "consistent" counts answers within one frame of it.
         own, consistent = {}, {}
-        for pool in pools:
+        for pool in sorted({c.pool for c in clips}):
             hits = []
             for c in sorted({x.clip for x in cases if x.pool == pool}):
                 errs = [
@@ -202,6 +249,8 @@ def main() -> None:
         report[name]["consistent_within_1_frame"] = consistent
 
     cols = (
+        "answered_and_within_1_frame",
+        "answered_and_within_2_frames",
         "within_1_frame",
         "within_2_frames",
         "median_abs_error_ms",
@@ -213,6 +262,8 @@ def main() -> None:
         "seconds_per_case",
     )
     head = (
+        "ans&±1",
+        "ans&±2",
         "±1 fr",
         "±2 fr",
         "med ms",
@@ -223,9 +274,10 @@ def main() -> None:
         "conf miss",
         "s/case",
     )
-    groups = ["all", *pools] + (["talk-trusted"] if "talk" in pools else [])
+    groups = ["all", *pools]
     for group in groups:
-        print(f"\n== {group} ==")
+        n = next((r[group].get("cases", 0) for r in report.values() if r.get(group)), 0)
+        print(f"\n== {group} ({n} cases) ==")
         print(f"{'estimator':20s}" + "".join(f"{h:>11s}" for h in head))
         for name, r in report.items():
             s = r.get(group) or {}
@@ -257,7 +309,7 @@ def _consensus_corrected(report: dict[str, dict], all_cases: dict[str, list[Case
         others = [report[o]["own_offset_frames"] for o in models if o != name]
         hits, answered, clips = [], [], set()
         for c in all_cases[name]:
-            if c.pool != "talk":
+            if c.pool not in ("talk", "studio"):
                 continue
             seen = [o[c.clip] for o in others if c.clip in o]
             if len(seen) < 2 or max(seen) - min(seen) > 1.0:
@@ -270,7 +322,7 @@ def _consensus_corrected(report: dict[str, dict], all_cases: dict[str, list[Case
             hits.append(abs(err) <= 1.0)
             if c.confidence >= 0.5:
                 answered.append(abs(err) <= 1.0)
-        total = sum(1 for c in all_cases[name] if c.pool == "talk")
+        total = sum(1 for c in all_cases[name] if c.pool in ("talk", "studio"))
         fig = {
             "clips": len(clips),
             "cases": len(hits),

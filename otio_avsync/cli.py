@@ -298,6 +298,13 @@ def demo(folder: Path | None, seed: int, dubs: bool) -> None:
     help="Folder with manifest.json and real clips (default: ../shared/media beside the checkout).",
 )
 @click.option(
+    "--clips",
+    "clips_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of training clips as ../shared/data/extract.py lays them out"
+    " (GRID and the recipe's other sources; see the model card).",
+)
+@click.option(
     "--cache",
     type=click.Path(file_okay=False, path_type=Path),
     help="Where decoded clips are cached (default: ~/.cache/otio-avsync).",
@@ -321,6 +328,7 @@ def train(
     steps: int | None,
     threads: int | None,
     media_dir: Path | None,
+    clips_dir: Path | None,
     cache: Path | None,
     out: Path,
     recalibrate: bool,
@@ -328,7 +336,9 @@ def train(
     """Train the attention model (self-supervised) and calibrate its confidence."""
     from otio_avsync.cli_train import train as train_command
 
-    train_command(config_path, variant, seed, steps, threads, media_dir, cache, out, recalibrate)
+    train_command(
+        config_path, variant, seed, steps, threads, media_dir, clips_dir, cache, out, recalibrate
+    )
 
 
 @main.command()

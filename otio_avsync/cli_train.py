@@ -25,6 +25,7 @@ def train(
     steps: int | None,
     threads: int | None,
     media_dir: Path | None,
+    clips_dir: Path | None,
     cache: Path | None,
     out: Path,
     recalibrate: bool,
@@ -39,7 +40,7 @@ def train(
             "--seed": seed,
             "--steps": steps,
         }
-        _recalibrate(out, overrides, threads, media_dir, cache)
+        _recalibrate(out, overrides, threads, media_dir, clips_dir, cache)
         return
     cfg = _recipe(config_path, variant, seed, steps, threads)
     from otio_avsync.model.train import run_training
@@ -49,6 +50,7 @@ def train(
         out,
         media_dir=media_dir or default_media_dir(),
         cache=cache or default_cache_dir(),
+        clips_dir=clips_dir,
         log=_log,
     )
     click.echo(f"Weights written to {out}")
@@ -59,6 +61,7 @@ def _recalibrate(
     overrides: dict[str, Any],
     threads: int | None,
     media_dir: Path | None,
+    clips_dir: Path | None,
     cache: Path | None,
 ) -> None:
     """Fit the confidence calibration of the weights ``out`` again; the recipe options
@@ -82,6 +85,7 @@ def _recalibrate(
             out,
             media_dir=media_dir or default_media_dir(),
             cache=cache or default_cache_dir(),
+            clips_dir=clips_dir,
             log=_log,
         )
     except ValueError as exc:

@@ -41,6 +41,9 @@ import numpy as np
 import opentimelineio as otio
 from scipy import signal
 
+# Repositories kept for independent evaluation (``../shared/data/README.md``): their
+# files are never used here, even where a copy sits in the media folder.
+from otio_avsync.model.corpus import HELD_OUT_REPOSITORIES
 from otio_avsync.testdubs import DubTruth, _write_wav
 from otio_avsync.testmedia import TRUTH_METADATA_KEY
 
@@ -53,25 +56,6 @@ __all__ = [
     "sources_from_manifest",
 ]
 
-#: Repositories kept for independent evaluation (``../shared/data/README.md``): their
-#: files are never used here, even where a copy sits in the media folder.
-HELD_OUT_REPOSITORIES = frozenset(
-    {
-        "v-iashin/BMT",
-        "DAMO-NLP-SG/Video-LLaMA",
-        "Zulko/moviepy",
-        "ajay-sainy/Wav2Lip-GFPGAN",
-        "bytedance/LatentSync",
-        "facebookresearch/VisualVoice",
-        "nicknochnack/LipNet",
-        "rizkiarm/LipNet",
-        "smeetrs/deep_avsr",
-        "v-iashin/SparseSync",
-        "v-iashin/SpecVQGAN",
-        "yiranran/Audio-driven-TalkingFace-HeadPose",
-        "v-iashin/Synchformer",
-    }
-)
 #: Beds: file-name fragments of the non-speech clips used as music stems (the rest
 #: of the non-speech clips are effects stems), and the split each bed belongs to.
 _MUSIC = ("00003491", "hug-doc")

@@ -300,3 +300,28 @@ def test_attention_survives_the_timeline_round_trip(tmp_path: Path) -> None:
     ]
     assert result.attention["map_shape"] == [4, 8]
     assert isinstance(result.attention["blocks"][0]["weight"], float)
+
+
+def test_training_with_lip_geometry_and_augmentation(tmp_path: Path) -> None:
+    """The recipe's path: a geometry stream, near negatives, every augmentation on."""
+    import dataclasses
+
+    from otio_avsync.model.corpus import synthetic_clips
+    from otio_avsync.model.lips import GEOMETRY_FEATURES
+    from otio_avsync.model.train import train
+
+    clips = synthetic_clips(tmp_path, 2, seed=3)
+    rng = np.random.default_rng(0)
+    clips = [
+        dataclasses.replace(c, geometry=rng.normal(size=(len(c.tiles), GEOMETRY_FEATURES)).astype(np.float32))
+        for c in clips
+    ]
+    model = dataclasses.replace(ModelConfig(), geometry=GEOMETRY_FEATURES)
+    cfg = TrainConfig(
+        model=model, steps=2, batch_windows=2, window_blocks=2, threads=1,
+        augment=1.0, near_fraction=1.0, hard_fraction=1.0, easy_only_fraction=0.0,
+    )
+    net, record = train(cfg, clips, log=lambda _: None)
+    assert np.isfinite(record["history"][-1]["loss"])
+    assert net.geometry is not None
+    assert any(v.abs().sum() > 0 for k, v in net.state_dict().items() if k.startswith("geometry.") and v.dtype.is_floating_point)

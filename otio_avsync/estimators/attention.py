@@ -61,7 +61,9 @@ class AttentionEstimator(OffsetScan):
         if len(av.frames) < 8 or av.fps <= 0:
             return Estimate(None, 0.0, self.name, note="too short to analyse (fewer than 8 frames)")
         t0 = time.perf_counter()
-        pt = picture_tiles(av.frames, self.cfg.tile, mouth=self.mouth)
+        pt = picture_tiles(
+            av.frames, self.cfg.tile, mouth=self.mouth, geometry=bool(self.cfg.geometry)
+        )
         self.timings["picture_s"] += time.perf_counter() - t0
         return self.estimate_tiles(pt, av, search_ms=search_ms)
 

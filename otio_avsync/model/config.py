@@ -33,12 +33,17 @@ class ModelConfig:
     # How the front end finds the mouth tile: "landmarks" (MediaPipe face mesh) or
     # "haar" (OpenCV cascade); see otio_avsync.model.frontend.
     mouth: str = "landmarks"
+    # Lip-geometry features per frame beside the pixels (otio_avsync.model.lips;
+    # landmarks only); 0 for weights trained without them.
+    geometry: int = 0
 
     def __post_init__(self) -> None:
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, not {self.variant!r}")
         if self.mouth not in MOUTH_TRACKERS:
             raise ValueError(f"mouth must be one of {MOUTH_TRACKERS}, not {self.mouth!r}")
+        if self.geometry and self.mouth != "landmarks":
+            raise ValueError("lip geometry needs the landmark mouth tracker")
 
     @property
     def map_shape(self) -> tuple[int, int]:
@@ -70,6 +75,12 @@ class TrainConfig:
     negatives: int = 4  # negatives per positive window
     hard_min_frames: int = 2
     hard_max_frames: int = 50
+    # Share of hard negatives drawn at exactly one or two frames (the rest uniform
+    # in hard_min_frames..hard_max_frames): the neighbours an audit must tell apart.
+    near_fraction: float = 0.0
+    # Augmentation probabilities (0 turns one off): picture blur, scale and
+    # compression; lip-geometry jitter; sound noise, reverberation and band limits.
+    augment: float = 0.0
     # Loss on the towers' embeddings besides the head's cross-entropy:
     # "infonce" (the true shift against its neighbours within +-contrastive_shift_frames),
     # "margin" (squared-distance contrastive loss with a margin, as in SyncNet), or "none".
@@ -80,7 +91,13 @@ class TrainConfig:
     threads: int = 2
     # Sampling weights of the data pools.
     pool_weights: dict[str, float] = field(
-        default_factory=lambda: {"talk": 0.35, "generated": 0.15, "events": 0.2, "synthetic": 0.3}
+        default_factory=lambda: {
+            "studio": 0.3,
+            "talk": 0.3,
+            "generated": 0.15,
+            "events": 0.15,
+            "synthetic": 0.1,
+        }
     )
     synthetic_clips: int = 48
     calibration_offsets: int = 12  # injected offsets per calibration clip

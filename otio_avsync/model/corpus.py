@@ -24,18 +24,64 @@ import numpy as np
 from otio_avsync.files import atomic_path
 from otio_avsync.model.frontend import AUDIO_RATE, FRAME_WIDTH, picture_tiles
 
-#: Held out for evaluation (speakers and sources not in training or calibration).
+#: Repositories kept for independent evaluation of the product: never trained,
+#: tuned, calibrated nor validated on, although ../shared/media holds copies of
+#: some of their files.
+HELD_OUT_REPOSITORIES = frozenset(
+    {
+        "v-iashin/BMT",
+        "DAMO-NLP-SG/Video-LLaMA",
+        "Zulko/moviepy",
+        "ajay-sainy/Wav2Lip-GFPGAN",
+        "bytedance/LatentSync",
+        "facebookresearch/VisualVoice",
+        "nicknochnack/LipNet",
+        "rizkiarm/LipNet",
+        "smeetrs/deep_avsr",
+        "v-iashin/SparseSync",
+        "v-iashin/SpecVQGAN",
+        "yiranran/Audio-driven-TalkingFace-HeadPose",
+        "v-iashin/Synchformer",
+    }
+)
+#: File-name marks of the held-out repositories' copies (the manifest names its
+#: repository too; folders of clips may not). ``video_features`` is the same
+#: author's, whose samples the held-out repositories share.
+_HELD_OUT_MARKS = ("SpecVQGAN", "moviepy", "Video-LLaMA__", "LatentSync", "video_features__")
+
+
+def held_out(name: str, repo: str = "") -> bool:
+    """Whether a clip comes from a repository kept for independent evaluation."""
+    return repo in HELD_OUT_REPOSITORIES or any(m in name for m in _HELD_OUT_MARKS)
+
+
+#: Never trained on nor calibrated on; the benchmark's (bench/bench_model.py).
+#: Speaker-disjoint from training: VidTIMIT's fadg0, VoxCeleb2 identities (PC-AVS's
+#: samples; 7414* are one identity), HDTF speakers; clips of the same recording
+#: under other names (the AOC HDTF clip) sit in one split.
 VALIDATION = frozenset(
     {
-        # talking faces
-        "AniPortrait__configs_inference_head_pose_temp_pose_ref_video.mp4",
-        "LatentSync__assets_demo1_video.mp4",
+        # talking faces, sync trusted by origin
+        *(
+            f"Text2Video-VidTIMIT__fadg0_{s}.mkv"
+            for s in (
+                *("sa1", "sa2", "si1279", "si1909", "si649"),
+                *("sx109", "sx19", "sx199", "sx289", "sx379"),
+            )
+        ),
         "PC-AVS__misc_Audio_Source_00015.mp4",
+        "PC-AVS__misc_Audio_Source_00373.mp4",
         "PC-AVS__misc_Audio_Source_741400104.mp4",
+        "PC-AVS__misc_Pose_Source_741400163.mp4",
+        "PC-AVS__misc_Input_00002.mp4",
         "PC-AVS__misc_Input_00098.mp4",
         "PC-AVS__misc_Pose_Source_00473.mp4",
+        "PC-AVS__misc_Pose_Source_517600055.mp4",
         "SadTalker__examples_ref_video_WDA_KatieHill_000.mp4",
         "SadTalker__test_examples_source_image_RD_Radio34_000.mp4",
+        "SadTalker__test_examples_source_image_WDA_EdMarkey0_000.mp4",
+        # talking faces whose own sync is not vouched for
+        "AniPortrait__configs_inference_head_pose_temp_pose_ref_video.mp4",
         "styletalk__paired_reagan_clip1.mkv",
         "styletalk__paired_KristiNoem.mkv",
         "video-retalking__examples_face_2.mp4",
@@ -43,42 +89,44 @@ VALIDATION = frozenset(
         "Wav2Lip__checkpoints_test.mov",
         "astorfi-lipreading__data_sample_video.mp4",
         # non-speech events
-        "SpecVQGAN__data_vggsound_video_-1pRmoJIGQc_10000_20000.mp4",
-        "SpecVQGAN__data_vggsound_video_3HgbEKrbA9s_54000_64000.mp4",
-        "SpecVQGAN__data_vggsound_video_54bz5yqN2IA_4000_14000.mp4",
-        "SpecVQGAN__data_vggsound_video_7tMPoaU2oL4_0_10000.mp4",
-        "SpecVQGAN__data_vggsound_video_D1NO38P8vqI_284000_294000.mp4",
-        "Video-LLaMA__examples_boat.mp4",
-        "moviepy__media_chaplin.mp4",
         "deb-pd-extendedview__diver.mov",
         "deb-renpy-demo__oa4_launch.webm",
-        "video_features__sample_v_GGSY1Qvo990.mp4",
+        "CondFoleyGen__data_demo_video_chopping.mp4",
+        "CondFoleyGen__data_demo_video_hitting_bag.mp4",
+        "CondFoleyGen__data_demo_video_hitting_metal.mp4",
+        "Video-LLaVA__videollava_serve_examples_sample_demo_22.mp4",
+        "decord__examples_flipping_a_pancake.mkv",
     }
 )
 
-#: Fits the confidence calibration; not trained on.
+#: Fits the confidence calibration; not trained on. GRID clips join it by
+#: :data:`GRID_CALIBRATION_EVERY`.
 CALIBRATION = frozenset(
     {
         "PC-AVS__misc_Pose_Source_796100172.mp4",
         "PC-AVS__misc_Audio_Source_00086.mp4",
+        "PC-AVS__misc_Audio_Source_681100216.mp4",
+        "PC-AVS__misc_Input_00010.mp4",
         "SadTalker__test_examples_source_image_WDA_BobMenendez_000.mp4",
+        "SadTalker__test_examples_source_image_RD_Radio2_000.mp4",
+        "SadTalker__examples_ref_video_WDA_AlexandriaOcasioCortez_000.mp4",
+        "V-Express__test_samples_short_case_AOC_gt.mp4",
         "video-retalking__examples_face_3.mp4",
         "styletalk__paired_feifeili_clip1.mkv",
         "styletalk__paired_feifeili_clip2_short.mkv",
         "styletalk__paired_feifeili_clip3.mkv",
         "DH_live__video_data_000001_video.mp4",
-        "SpecVQGAN__data_vggsound_video_0nib7bMm8BA_15000_25000.mp4",
-        "SpecVQGAN__data_vggsound_video_6zlMP_kQ_-w_30000_40000.mp4",
-        "Video-LLaMA__examples_IronMan.mp4",
         "deb-python3-hug-doc__movie.mp4",
-        "moviepy__media_audrey.mp4",
+        "deb-forensics-samples-files__movie-hello.mp4",
     }
 )
+#: Every this-many-th GRID sentence (sorted by name) calibrates instead of training.
+GRID_CALIBRATION_EVERY = 17
 
 #: Talking-face sources whose sync is trusted by origin (../shared/README.md): VoxCeleb2
-#: (PC-AVS's samples), HDTF (WDA_* / RD_* names) and VidTIMIT. The rest (lip-sync
+#: (PC-AVS's samples), HDTF (WDA_* / RD_* names), VidTIMIT and GRID. The rest (lip-sync
 #: projects' inputs, StyleTalk muxes) may carry offsets of their own.
-TRUSTED_TALK = ("PC-AVS__", "_WDA_", "_RD_", "VidTIMIT")
+TRUSTED_TALK = ("PC-AVS__", "_WDA_", "_RD_", "AOC_gt", "VidTIMIT", "GRID")
 
 
 def trusted_talk(name: str) -> bool:
@@ -86,8 +134,27 @@ def trusted_talk(name: str) -> bool:
     return any(mark in name for mark in TRUSTED_TALK)
 
 
+def source_of(name: str, pool: str) -> str:
+    """The source a figure is reported by: GRID, VidTIMIT, VoxCeleb2, HDTF, talk-other, ..."""
+    if pool not in ("talk", "studio"):
+        return pool
+    for mark, source in (
+        ("GRID", "GRID"),
+        ("VidTIMIT", "VidTIMIT"),
+        ("PC-AVS__", "VoxCeleb2"),
+        ("_WDA_", "HDTF"),
+        ("_RD_", "HDTF"),
+        ("AOC_gt", "HDTF"),
+    ):
+        if mark in name:
+            return source
+    return "talk-other"
+
+
 #: Manifest category -> data pool.
 _POOLS = {"TALK": "talk", "TALK?": "talk", "AV": "events", "GEN": "generated"}
+#: Studio recordings form their own pool (one clean frontal speaker each).
+_STUDIO = ("VidTIMIT", "GRID")
 
 
 @dataclass
@@ -95,13 +162,18 @@ class Clip:
     """One clip as the model sees it; ``audio`` starts with the first frame."""
 
     name: str
-    pool: str  # talk | events | generated | synthetic
+    pool: str  # studio | talk | events | generated | synthetic
     split: str  # train | val | calib
     fps: float
     tiles: np.ndarray  # uint8 (F, tile, 2*tile)
     mouth_boxes: np.ndarray  # float32 (F, 4)
     audio: np.ndarray  # float32 (M,) at AUDIO_RATE
     path: str = ""  # the source file, for estimators that decode it themselves
+    geometry: np.ndarray | None = None  # float32 (F, G) lip geometry, if the model reads it
+
+    @property
+    def source(self) -> str:
+        return source_of(self.name, self.pool)
 
     @property
     def duration_s(self) -> float:
@@ -138,9 +210,14 @@ def split_of(name: str) -> str:
 
 
 def decode_clip(
-    path: Path, *, max_s: float = 30.0, tile: int = 32, mouth: str = "haar"
-) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """decode_clip(path) -> (fps, tiles, mouth_boxes, audio) for the first ``max_s`` seconds."""
+    path: Path,
+    *,
+    max_s: float = 30.0,
+    tile: int = 32,
+    mouth: str = "haar",
+    geometry: bool = False,
+) -> dict[str, np.ndarray]:
+    """decode_clip(path) -> arrays fps, tiles, boxes, audio (int16), geometry for ``max_s`` s."""
     from otio_avsync.decode import probe, read_audio, read_video
 
     info = probe(path)
@@ -151,37 +228,38 @@ def decode_clip(
     fps = float(info.video.fps or 25.0)
     start = float(video.times[0]) if len(video.times) else 0.0
     audio = read_audio(path, start, len(video.frames) / fps, rate=AUDIO_RATE).samples
-    pt = picture_tiles(video.frames, tile, mouth=mouth)
-    return fps, pt.tiles, pt.mouth_boxes, audio.astype(np.float32)
+    pt = picture_tiles(video.frames, tile, mouth=mouth, geometry=geometry)
+    out = {
+        "fps": np.float64(fps),
+        "tiles": pt.tiles,
+        "boxes": pt.mouth_boxes,
+        "audio": (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16),
+    }
+    if pt.geometry is not None:
+        out["geometry"] = pt.geometry
+    return out
 
 
-def _cached(path: Path, cache: Path, tile: int, mouth: str = "haar") -> dict[str, np.ndarray]:
+def _cached(
+    path: Path, cache: Path, tile: int, mouth: str = "haar", geometry: bool = False
+) -> dict[str, np.ndarray]:
     st = path.stat()
     # Bump the version when the front end changes what it computes.
     front = f"{tile}:v1" if mouth == "haar" else f"{tile}:{mouth}:v2"
-    key = hashlib.sha1(f"{path.name}:{st.st_size}:{st.st_mtime_ns}:{front}".encode()).hexdigest()
-    key = key[:16]
+    if geometry:
+        front += ":geometry-v1"
+    key = f"{path.name}:{st.st_size}:{st.st_mtime_ns}:{front}"
+    key = hashlib.sha1(key.encode()).hexdigest()[:16]
     out = cache / "clips" / f"{path.stem[:60]}-{key}.npz"
     if out.exists():
         with np.load(out) as z:
             return dict(z)
-    fps, tiles, boxes, audio = decode_clip(path, tile=tile, mouth=mouth)
+    data = decode_clip(path, tile=tile, mouth=mouth, geometry=geometry)
     out.parent.mkdir(parents=True, exist_ok=True)
     # A private temporary per write: parallel trainings may decode the same clip at once.
     with atomic_path(out) as tmp:
-        np.savez(
-            tmp,
-            fps=np.float64(fps),
-            tiles=tiles,
-            boxes=boxes,
-            audio=(audio * 32767).astype(np.int16),
-        )
-    return {
-        "fps": np.float64(fps),
-        "tiles": tiles,
-        "boxes": boxes,
-        "audio": (audio * 32767).astype(np.int16),
-    }
+        np.savez(tmp, **data)
+    return data
 
 
 def _to_clip(name: str, pool: str, split: str, data: dict[str, np.ndarray], path: Path) -> Clip:
@@ -194,7 +272,13 @@ def _to_clip(name: str, pool: str, split: str, data: dict[str, np.ndarray], path
         tiles=data["tiles"],
         mouth_boxes=data["boxes"],
         audio=data["audio"].astype(np.float32) / 32767.0,
+        geometry=data.get("geometry"),
     )
+
+
+def _pool(category: str, name: str) -> str:
+    pool = _POOLS.get(category, "events")
+    return "studio" if pool == "talk" and any(m in name for m in _STUDIO) else pool
 
 
 def real_clips(
@@ -204,28 +288,96 @@ def real_clips(
     splits: tuple[str, ...] = ("train", "val", "calib"),
     tile: int = 32,
     mouth: str = "haar",
+    geometry: bool = False,
 ) -> list[Clip]:
     """Clips listed in ``manifest.json`` (real and generated), decoded through the cache.
 
-    ``tile`` and ``mouth`` are the front end's (the model's ``ModelConfig``).
+    ``tile``, ``mouth`` and ``geometry`` are the front end's (the model's
+    ``ModelConfig``). Files of the held-out repositories are never read.
     """
     manifest = json.loads((media_dir / "manifest.json").read_text())
-    clips = []
+    entries = []
     for rec in manifest:
         name = Path(rec["file"]).name
-        pool = _POOLS.get(rec.get("category", ""), "events")
+        if held_out(name, rec.get("repo", "")):
+            continue
+        pool = _pool(rec.get("category", ""), name)
         split = "train" if pool == "generated" else split_of(name)
+        entries.append((name, pool, split, media_dir / rec["file"]))
+    return _load(entries, cache, splits, tile=tile, mouth=mouth, geometry=geometry)
+
+
+def _load(
+    entries: list[tuple[str, str, str, Path]],
+    cache: Path,
+    splits: tuple[str, ...],
+    **front: object,
+) -> list[Clip]:
+    clips = []
+    for name, pool, split, path in entries:
         if split not in splits:
             continue
         try:
-            data = _cached(media_dir / rec["file"], cache, tile, mouth)
+            data = _cached(path, cache, **front)  # type: ignore[arg-type]
         except Exception as exc:  # a broken third-party file must not stop a run
             print(f"skipping {name}: {exc}")
             continue
         if len(data["tiles"]) < 30:
             continue
-        clips.append(_to_clip(name, pool, split, data, media_dir / rec["file"]))
+        clips.append(_to_clip(name, pool, split, data, path))
     return clips
+
+
+def folder_sources(folder: Path) -> list[dict[str, str]]:
+    """The source records of a folder of clips: its ``sources.json``, else the recipe's.
+
+    A record names a repository (``owner/name``), a path pattern under it and a
+    category (TALK, TALK? or AV), as ``../shared/data/train-sources.json`` does.
+    """
+    own = folder / "sources.json"
+    path = own if own.is_file() else Path(__file__).with_name("sources.json")
+    return json.loads(path.read_text())
+
+
+def folder_clips(
+    folder: Path,
+    cache: Path,
+    *,
+    splits: tuple[str, ...] = ("train", "val", "calib"),
+    tile: int = 32,
+    mouth: str = "haar",
+    geometry: bool = False,
+) -> list[Clip]:
+    """Clips under ``folder`` as ``extract.py`` lays them out (``owner+name/<path>``).
+
+    Only files matched by a source record are read; TALK? (who speaks is
+    ambiguous) is left out. A clip is named ``<name>__<path with _>`` (the
+    manifest's way), GRID sentences ``GRID-<speaker>__<file>``; a record's
+    ``split`` puts all its clips there, else :func:`split_of` decides.
+    """
+    import fnmatch
+
+    entries = []
+    for rec in folder_sources(folder):
+        cat, repo = rec.get("category", ""), rec["repo"]
+        if cat not in ("TALK", "AV") or held_out("", repo):
+            continue
+        base = folder / repo.replace("/", "+")
+        found = sorted(p for p in base.rglob("*") if p.is_file())
+        found = [p for p in found if fnmatch.fnmatch(p.relative_to(base).as_posix(), rec["glob"])]
+        grid = "GRID corpus" in rec.get("trust", "")
+        for i, path in enumerate(found):
+            rel = path.relative_to(base).as_posix().replace("/", "_")
+            name = (
+                f"GRID-{rec.get('speaker', '')}__{path.name}"
+                if grid
+                else f"{base.name.split('+')[-1]}__{rel}"
+            )
+            split = rec.get("split") or split_of(name)
+            if grid and split == "train" and i % GRID_CALIBRATION_EVERY == 0:
+                split = "calib"
+            entries.append((name, _pool(cat, name), split, path))
+    return _load(entries, cache, splits, tile=tile, mouth=mouth, geometry=geometry)
 
 
 def synthetic_seeds(seed: int, count: int) -> list[int]:
@@ -238,7 +390,13 @@ def synthetic_seeds(seed: int, count: int) -> list[int]:
 
 
 def synthetic_clips(
-    cache: Path, count: int, *, seed: int = 0, tile: int = 32, mouth: str = "haar"
+    cache: Path,
+    count: int,
+    *,
+    seed: int = 0,
+    tile: int = 32,
+    mouth: str = "haar",
+    geometry: bool = False,
 ) -> list[Clip]:
     """Aligned clips from the test-media generator: mouths, balls, flashes, distractors, rates."""
     from otio_avsync.testmedia import ClipSpec, make_clip
@@ -268,6 +426,6 @@ def synthetic_clips(
             folder.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as tmp:
                 make_clip(tmp, spec)
-        data = _cached(path, cache, tile, mouth)
+        data = _cached(path, cache, tile, mouth, geometry)
         clips.append(_to_clip(path.name, "synthetic", "train", data, path))
     return clips

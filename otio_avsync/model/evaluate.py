@@ -58,7 +58,8 @@ def shifted_input(
     lo, hi = max(0, src0), min(len(clip.audio), src0 + n)
     if hi > lo:
         audio[lo - src0 : hi - src0] = clip.audio[lo:hi]
-    pt = PictureTiles(clip.tiles[f0:f1], clip.mouth_boxes[f0:f1])
+    geo = None if clip.geometry is None else clip.geometry[f0:f1]
+    pt = PictureTiles(clip.tiles[f0:f1], clip.mouth_boxes[f0:f1], geo)
     av = AVInput(
         frames=np.zeros((0, 1, 1), np.uint8),
         frame_times=np.arange(f1 - f0) / clip.fps,
@@ -183,6 +184,12 @@ def summarise(
         else float("nan"),
         "abstained": float(1 - answered.mean()),
         "answered_within_1_frame": float(within1[answered].mean())
+        if answered.any()
+        else float("nan"),
+        # The headline: answered (confidence >= min_confidence) and right.
+        "answered_and_within_1_frame": float((answered & within1).mean()),
+        "answered_and_within_2_frames": float((answered & (err <= 2.0)).mean()),
+        "answered_within_2_frames": float((err[answered] <= 2.0).mean())
         if answered.any()
         else float("nan"),
         "false_flags_in_sync": float(false_flag.sum() / max(1, insync.sum())),

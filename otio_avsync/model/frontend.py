@@ -61,11 +61,14 @@ class PictureTiles:
     """Per-frame tiles: ``tiles[k]`` is (tile, 2*tile) uint8, whole frame left, mouth right.
 
     ``mouth_boxes[k]`` is the mouth crop as (x0, y0, x1, y1) in 0..1 frame
-    coordinates, NaN where no face was found.
+    coordinates, NaN where no face was found. ``geometry`` is the lip geometry
+    (:mod:`otio_avsync.model.lips`) when the model asked for it.
     """
 
     tiles: np.ndarray
     mouth_boxes: np.ndarray
+    #: float32 (F, lips.GEOMETRY_FEATURES) lip geometry, for models that read it.
+    geometry: np.ndarray | None = None
 
     @property
     def face_fraction(self) -> float:
@@ -214,6 +217,14 @@ def _stderr_silenced() -> Iterator[None]:
 def track_mouth_landmarks(frames: np.ndarray, every: int = 2) -> np.ndarray:
     """track_mouth_landmarks(frames, every=2) -> (F, 4) mouth boxes x0, y0, x1, y1 in 0..1.
 
+    See :func:`track_face_mesh`, which also returns the lip landmarks.
+    """
+    return track_face_mesh(frames, every)[0]
+
+
+def track_face_mesh(frames: np.ndarray, every: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """track_face_mesh(frames, every=2) -> (boxes (F, 4), points (F, K, 3))
+
     Runs MediaPipe's face mesh in tracking mode on every ``every``-th frame
     (every ``4 * every``-th while it finds no face). The
     box is centred just below the mouth corners, ``_CROP_EYES`` eye distances
@@ -221,15 +232,21 @@ def track_mouth_landmarks(frames: np.ndarray, every: int = 2) -> np.ndarray:
     samples and interpolated in between, so the crop follows the head, not the
     lips. Frames where the mesh found no face nearby take the Haar box
     (:func:`track_mouth`), re-centred and re-sized the same way.
+
+    ``points`` are the landmarks of :data:`otio_avsync.model.lips.POINTS` in
+    pixels (NaN on frames the mesh did not see), for the lip geometry.
     """
     import warnings
 
     from scipy.ndimage import median_filter
 
+    from otio_avsync.model.lips import POINTS
+
     n = len(frames)
     out = np.full((n, 4), np.nan, np.float32)
+    points = np.full((n, len(POINTS), 3), np.nan, np.float32)
     if n == 0:
-        return out
+        return out, points
     h, w = frames.shape[1:]
     at: list[int] = []
     geo: list[tuple[float, float, float]] = []  # centre x, centre y, width (pixels)
@@ -258,6 +275,7 @@ def track_mouth_landmarks(frames: np.ndarray, every: int = 2) -> np.ndarray:
                 eyes = float(np.hypot(fx - ex, fy - ey))
                 if eyes < 4:
                     continue
+                points[i] = [(lm[j].x * w, lm[j].y * h, lm[j].z * w) for j in POINTS]
                 cy = (ay + by) / 2 + _CROP_DROP * eyes
                 geo.append(((ax + bx) / 2, cy, _CROP_EYES * eyes))
                 at.append(i)
@@ -279,7 +297,7 @@ def track_mouth_landmarks(frames: np.ndarray, every: int = 2) -> np.ndarray:
         cx = (haar[:, 0] + haar[:, 2]) / 2 * w
         cy = (haar[:, 1] + haar[:, 3]) / 2 * h + (_CROP_DROP - 0.03) * eyes
         out[missing] = _mouth_box(cx, cy, _CROP_EYES * eyes, w, h)[missing]
-    return out
+    return out, points
 
 
 def _mouth_box(cx: np.ndarray, cy: np.ndarray, width: np.ndarray, w: int, h: int) -> np.ndarray:
@@ -291,26 +309,39 @@ def _mouth_box(cx: np.ndarray, cy: np.ndarray, width: np.ndarray, w: int, h: int
 
 
 def picture_tiles(
-    frames: np.ndarray, tile: int = 32, detect_every: int = 8, *, mouth: str = "haar"
+    frames: np.ndarray,
+    tile: int = 32,
+    detect_every: int = 8,
+    *,
+    mouth: str = "haar",
+    geometry: bool = False,
 ) -> PictureTiles:
-    """picture_tiles(frames, tile=32, mouth="haar") -> PictureTiles for uint8 (F, H, W) grey frames.
+    """picture_tiles(frames, tile=32, mouth="haar", geometry=False) -> PictureTiles
 
-    ``mouth`` is the tracker (:data:`MOUTH_TRACKERS`) the model was trained with.
+    ``frames`` are uint8 (F, H, W) grey. ``mouth`` is the tracker
+    (:data:`MOUTH_TRACKERS`) the model was trained with; ``geometry`` runs the
+    face mesh on every frame and adds the lip geometry (landmarks only).
     """
     import cv2
+
+    from otio_avsync.model.lips import GEOMETRY_FEATURES, lip_geometry
 
     if mouth not in MOUTH_TRACKERS:
         raise ValueError(f"mouth tracker must be one of {MOUTH_TRACKERS}, not {mouth!r}")
     n = len(frames)
+    geo = None
     if n == 0:
         boxes = np.zeros((0, 4), np.float32)
+        geo = np.zeros((0, GEOMETRY_FEATURES), np.float32) if geometry else None
     elif mouth == "landmarks":
-        boxes = track_mouth_landmarks(frames)
+        boxes, points = track_face_mesh(frames, every=1 if geometry else 2)
+        geo = lip_geometry(points) if geometry else None
     else:
         boxes = track_mouth(frames, detect_every)
+        geo = np.zeros((n, GEOMETRY_FEATURES), np.float32) if geometry else None
     tiles = np.zeros((n, tile, 2 * tile), np.uint8)
     if n == 0:
-        return PictureTiles(tiles, boxes)
+        return PictureTiles(tiles, boxes, geo)
     h, w = frames.shape[1:]
     for k in range(n):
         tiles[k, :, :tile] = cv2.resize(frames[k], (tile, tile), interpolation=cv2.INTER_AREA)
@@ -337,7 +368,7 @@ def picture_tiles(
             if c1 - c0 >= 2 and r1 - r0 >= 2:
                 crop = frames[k, r0:r1, c0:c1]
                 tiles[k, :, tile:] = cv2.resize(crop, (tile, tile), interpolation=cv2.INTER_AREA)
-    return PictureTiles(tiles, boxes)
+    return PictureTiles(tiles, boxes, geo)
 
 
 @lru_cache(maxsize=4)

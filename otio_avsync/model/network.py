@@ -156,6 +156,46 @@ class PictureTower(nn.Module):
         return from_channels_last(_run_cl(self.layers, to_channels_last(x)))
 
 
+def prepare_geometry(geometry: torch.Tensor) -> torch.Tensor:
+    """prepare_geometry(float (B, T, G)) -> (B, G, T): lip measures about their block mean.
+
+    What a face's lips look like at rest (their width, thickness) says nothing
+    about sync; how they move within the block does. Velocities and the face
+    flag pass as they are; frames without a face are zero.
+    """
+    from otio_avsync.model.lips import MEASURES
+
+    nm = len(MEASURES)
+    g = geometry.float()
+    present = g[..., -1:]
+    count = present.sum(dim=1, keepdim=True).clamp(min=1.0)
+    mean = (g[..., :nm] * present).sum(dim=1, keepdim=True) / count
+    centred = (g[..., :nm] - mean) * present
+    return torch.cat([centred, g[..., nm:]], dim=-1).transpose(1, 2)
+
+
+class GeometryTower(nn.Module):
+    """Lip geometry over time -> one feature vector per frame, added to the picture map."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        cv, g = cfg.video_channels, cfg.geometry
+
+        def block(cin: int, cout: int, k: int, d: int) -> nn.Sequential:
+            return nn.Sequential(
+                nn.Conv1d(cin, cout, k, padding=d * (k // 2), dilation=d, bias=False),
+                nn.BatchNorm1d(cout),
+                nn.ReLU(inplace=True),
+            )
+
+        self.norm = nn.BatchNorm1d(g)
+        self.layers = nn.Sequential(block(g, 64, 5, 1), block(64, 64, 3, 2), block(64, cv, 3, 1))
+
+    def forward(self, geometry: torch.Tensor) -> torch.Tensor:
+        """(B, T, G) -> (B, Cv, T)"""
+        return self.layers(self.norm(prepare_geometry(geometry)))
+
+
 class SoundTower(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
@@ -197,6 +237,7 @@ class AVSyncNet(nn.Module):
         self.cfg = cfg
         c, cv, ca = cfg.fused_channels, cfg.video_channels, cfg.audio_channels
         self.picture = PictureTower(cfg)
+        self.geometry = GeometryTower(cfg) if cfg.geometry else None
         self.sound = SoundTower(cfg)
         self.picture_embed = nn.Linear(cv, cfg.embed_dim)
         self.sound_embed = nn.Linear(ca, cfg.embed_dim)
@@ -220,9 +261,20 @@ class AVSyncNet(nn.Module):
         )
 
     # -- towers -----------------------------------------------------------
-    def encode_picture(self, tiles: torch.Tensor) -> torch.Tensor:
-        """uint8 (B, T, tile, 2*tile) -> (B, Cv, T, H, W)"""
-        return self.picture(prepare_video(tiles, self.cfg.tile))
+    def encode_picture(
+        self, tiles: torch.Tensor, geometry: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """encode_picture(uint8 (B, T, tile, 2*tile), geometry (B, T, G)) -> (B, Cv, T, H, W)
+
+        A model with a geometry stream adds it to every position of the map;
+        without geometry (no face) it reads zeros, as on frames without a face.
+        """
+        vfeat = self.picture(prepare_video(tiles, self.cfg.tile))
+        if self.geometry is None:
+            return vfeat
+        if geometry is None:
+            geometry = torch.zeros(*tiles.shape[:2], self.cfg.geometry)
+        return vfeat + self.geometry(geometry)[:, :, :, None, None]
 
     def encode_sound(self, mel: torch.Tensor) -> torch.Tensor:
         """(B, L, bands) -> (B, L, Ca)"""
@@ -265,14 +317,21 @@ class AVSyncNet(nn.Module):
         a = torch.full((b, blocks), 1.0 / blocks, device=fused.device)
         return Decision(self.head(gap.mean(dim=1)), a, None)
 
-    def forward(self, tiles: torch.Tensor, mel: torch.Tensor, index: torch.Tensor) -> Decision:
+    def forward(
+        self,
+        tiles: torch.Tensor,
+        mel: torch.Tensor,
+        index: torch.Tensor,
+        geometry: torch.Tensor | None = None,
+    ) -> Decision:
         """forward(tiles (B, N, T, th, tw) uint8, mel (B, L, bands), index (B, N, T)) -> Decision
 
         ``index[b, n, t]`` is the sound-grid point that frame t of block n is
-        compared with: the offset under test is encoded there.
+        compared with: the offset under test is encoded there. ``geometry`` is
+        (B, N, T, G) for models with a geometry stream.
         """
-        _b, _n, _t = tiles.shape[:3]
-        vfeat = self.encode_picture(tiles.flatten(0, 1))
+        geo = None if geometry is None else geometry.flatten(0, 1)
+        vfeat = self.encode_picture(tiles.flatten(0, 1), geo)
         afeat = self.encode_sound(mel)
         return self.decide_at(vfeat, afeat, index)
 

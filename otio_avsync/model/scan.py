@@ -290,7 +290,10 @@ class OffsetScan:
 
         net = self.net
         tiles = torch.from_numpy(np.stack([pt.tiles[s : s + lay.t] for s in lay.starts]))
-        vfeat = net.encode_picture(tiles)
+        geo = None
+        if pt.geometry is not None:
+            geo = torch.from_numpy(np.stack([pt.geometry[s : s + lay.t] for s in lay.starts]))
+        vfeat = net.encode_picture(tiles, geo)
         afeat = net.encode_sound(torch.from_numpy(snd.mel)[None])[0]
         v = net.embed_picture(vfeat).reshape(len(lay.kidx), -1)
         e = net.embed_sound(afeat)

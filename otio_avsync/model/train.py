@@ -37,6 +37,7 @@ class Batch:
     mel: torch.Tensor  # (B, L, bands) the window's own sound
     foreign: torch.Tensor  # (B, L, bands) sound of another clip
     origin: int  # sound-grid index of the window's first frame
+    geometry: torch.Tensor | None = None  # (B, N, T, G) lip geometry
 
 
 class WindowSampler:
@@ -91,9 +92,12 @@ class WindowSampler:
         return mel, sf.origin
 
     def batch(self) -> Batch:
-        tiles, mels, foreign = [], [], []
+        from otio_avsync.model import augment
+
+        tiles, mels, foreign, geos = [], [], [], []
         origin = self.margin * self.cfg.model.audio_steps_per_frame
         tile = self.cfg.model.tile
+        p = self.cfg.augment
         while len(tiles) < self.cfg.batch_windows:
             clip = self._clip()
             f0 = int(self.rng.integers(0, len(clip.tiles) - self.frames + 1))
@@ -120,25 +124,39 @@ class WindowSampler:
             while other is clip and len(self.all) > 1:
                 other = self.all[int(self.rng.integers(len(self.all)))]
             g0 = int(self.rng.integers(0, max(1, len(other.tiles) - self.frames)))
+            far = self._audio(other, g0, clip.fps)
+            if p:
+                audio = augment.sound(audio, AUDIO_RATE, self.rng, p)
+                far = augment.sound(far, AUDIO_RATE, self.rng, p)
             mel, got = self._mel(audio, clip.fps)
-            fmel, _ = self._mel(self._audio(other, g0, clip.fps), clip.fps)
+            fmel, _ = self._mel(far, clip.fps)
             if got != origin:  # rounding at the grid edge; rare
                 continue
             t = clip.tiles[f0 : f0 + self.frames]
             if self.rng.random() < 0.5:  # mirror each tile
                 t = np.concatenate([t[:, :, :tile][:, :, ::-1], t[:, :, tile:][:, :, ::-1]], axis=2)
+            if p:
+                t = augment.picture(t, tile, self.rng, p)
             tiles.append(np.ascontiguousarray(t))
             mels.append(mel)
             foreign.append(fmel)
+            if self.cfg.model.geometry:
+                g = clip.geometry
+                g = (
+                    np.zeros((self.frames, self.cfg.model.geometry), np.float32)
+                    if g is None
+                    else g[f0 : f0 + self.frames]
+                )
+                geos.append(augment.geometry(g, self.rng, p) if p else g)
         m = self.cfg.model
         b = len(tiles)
+        shape = (b, self.cfg.window_blocks, m.block_frames)
         return Batch(
-            tiles=torch.from_numpy(np.stack(tiles)).view(
-                b, self.cfg.window_blocks, m.block_frames, tile, 2 * tile
-            ),
+            tiles=torch.from_numpy(np.stack(tiles)).view(*shape, tile, 2 * tile),
             mel=torch.from_numpy(np.stack(mels)),
             foreign=torch.from_numpy(np.stack(foreign)),
             origin=origin,
+            geometry=torch.from_numpy(np.stack(geos)).view(*shape, -1) if geos else None,
         )
 
 
@@ -155,7 +173,8 @@ def losses(
     m = cfg.model
     b, n, t = batch.tiles.shape[:3]
     steps = m.audio_steps_per_frame
-    vfeat = net.encode_picture(batch.tiles.flatten(0, 1))
+    geo = None if batch.geometry is None else batch.geometry.flatten(0, 1)
+    vfeat = net.encode_picture(batch.tiles.flatten(0, 1), geo)
     afeat = net.encode_sound(torch.cat([batch.mel, batch.foreign]))
     own, other = afeat[:b], afeat[b:]
     zero = torch.zeros(b, dtype=torch.long)
@@ -165,6 +184,8 @@ def losses(
     for _ in range(cfg.negatives):
         hard = torch.from_numpy(rng.random(b) < hard_p)
         mag = rng.integers(cfg.hard_min_frames * steps, cfg.hard_max_frames * steps + 1, size=b)
+        near = rng.random(b) < cfg.near_fraction  # exactly one or two frames off
+        mag = np.where(near, rng.integers(1, 3, size=b) * steps, mag)
         shifts.append(torch.from_numpy(mag * rng.choice([-1, 1], size=b)) * hard)
         feats.append(torch.where(hard.view(b, 1, 1), own, other))
         labels.append(torch.zeros(b, dtype=torch.long))
@@ -280,14 +301,17 @@ def run_training(
     *,
     media_dir: Path | None,
     cache: Path,
+    clips_dir: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    """run_training(cfg, out, media_dir=..., cache=...) -> summary; writes weights to ``out``.
+    """run_training(cfg, out, media_dir=..., cache=..., clips_dir=...) -> summary
 
     Trains on the ``train`` split plus generated clips, then fits the confidence
-    calibration on the ``calibration`` split plus fresh generated clips.
+    calibration on the ``calibration`` split plus fresh generated clips, and
+    writes the weights to ``out``. ``clips_dir`` is a folder laid out by
+    ``../shared/data/extract.py`` (GRID and the other sources of ``sources.json``).
     """
-    from otio_avsync.model.corpus import real_clips, synthetic_clips
+    from otio_avsync.model.corpus import folder_clips, real_clips, synthetic_clips
     from otio_avsync.model.weights import save_bundle
 
     clips: list[Clip] = []
@@ -296,6 +320,9 @@ def run_training(
         clips += real_clips(media_dir, cache, splits=("train", "calib"), **_front_end(cfg))
     else:
         log("no shared media folder: training on generated clips only")
+    if clips_dir is not None:
+        log(f"decoding the clips of {clips_dir}")
+        clips += folder_clips(clips_dir, cache, splits=("train", "calib"), **_front_end(cfg))
     log(f"generating {cfg.synthetic_clips} synthetic clips")
     clips += synthetic_clips(cache, cfg.synthetic_clips, seed=cfg.seed, **_front_end(cfg))
     net, record = train(cfg, clips, log=log, checkpoint=out.with_name(out.name + ".ckpt"))
@@ -308,7 +335,7 @@ def run_training(
 
 def _front_end(cfg: TrainConfig) -> dict[str, Any]:
     """The corpus arguments that make clips look as the model sees them."""
-    return {"tile": cfg.model.tile, "mouth": cfg.model.mouth}
+    return {"tile": cfg.model.tile, "mouth": cfg.model.mouth, "geometry": bool(cfg.model.geometry)}
 
 
 #: Calibration's own generated clips: this many, with the recipe's seed plus the shift.
@@ -333,6 +360,7 @@ def recalibrate(
     *,
     media_dir: Path | None,
     cache: Path,
+    clips_dir: Path | None = None,
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """recalibrate(weights, media_dir=..., cache=...) -> calibration; rewrites ``weights``.
@@ -340,7 +368,7 @@ def recalibrate(
     Fits the confidence again on the same calibration split as training did,
     for when the offset scan changes but the network does not.
     """
-    from otio_avsync.model.corpus import real_clips
+    from otio_avsync.model.corpus import folder_clips, real_clips
     from otio_avsync.model.weights import load_bundle, model_config
 
     bundle = load_bundle(weights)
@@ -349,6 +377,8 @@ def recalibrate(
     clips: list[Clip] = []
     if media_dir is not None:
         clips += real_clips(media_dir, cache, splits=("calib",), **_front_end(cfg))
+    if clips_dir is not None:
+        clips += folder_clips(clips_dir, cache, splits=("calib",), **_front_end(cfg))
     clips = [c for c in clips if c.split == "calib"] + _calibration_synthetic(cfg, cache)
     return calibrate(weights, clips, cfg, log=log)
 

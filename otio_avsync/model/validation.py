@@ -1,0 +1,31 @@
+"""The validation clips' own sync: which talking clips were checked, and which were dropped.
+
+A validation figure is only as good as the truth it compares with. Sources whose
+sync is trusted by origin (studio recordings, VoxCeleb2, HDTF) can still hold a
+clip whose own sound is off, so each trusted talking clip of the validation split
+was measured at zero injected offset by estimators that never saw it; a clip
+whose own offset exceeds a frame is dropped from the verified figures. The
+decisions and their reasons live in ``validation_sync.json`` beside this module.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+DECISIONS = Path(__file__).with_name("validation_sync.json")
+
+
+@lru_cache(maxsize=1)
+def decisions() -> list[dict[str, Any]]:
+    """decisions() -> [{clip, own_offset_frames, decision, reason}, ...] (keep | drop)."""
+    if not DECISIONS.is_file():
+        return []
+    return json.loads(DECISIONS.read_text())
+
+
+def dropped_clips() -> set[str]:
+    """Names of the validation clips left out of the verified figures."""
+    return {d["clip"] for d in decisions() if d.get("decision") == "drop"}
