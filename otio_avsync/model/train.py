@@ -327,7 +327,7 @@ def run_training(
     clips += synthetic_clips(cache, cfg.synthetic_clips, seed=cfg.seed, **_front_end(cfg))
     net, record = train(cfg, clips, log=log, checkpoint=out.with_name(out.name + ".ckpt"))
     save_bundle(out, net, train=cfg.to_dict(), record=record, calibration=None)
-    calib = [c for c in clips if c.split == "calib"] + _calibration_synthetic(cfg, cache)
+    calib = _calibration_clips(clips) + _calibration_synthetic(cfg, cache)
     calibration = calibrate(out, calib, cfg, log=log)
     out.with_name(out.name + ".ckpt").unlink(missing_ok=True)
     return {"record": record, "calibration": calibration}
@@ -336,6 +336,14 @@ def run_training(
 def _front_end(cfg: TrainConfig) -> dict[str, Any]:
     """The corpus arguments that make clips look as the model sees them."""
     return {"tile": cfg.model.tile, "mouth": cfg.model.mouth, "geometry": bool(cfg.model.geometry)}
+
+
+def _calibration_clips(clips: list[Clip]) -> list[Clip]:
+    """The calibration split, less the clips whose own sync is off (model/validation.py)."""
+    from otio_avsync.model.validation import dropped_clips
+
+    dropped = dropped_clips()
+    return [c for c in clips if c.split == "calib" and c.name not in dropped]
 
 
 #: Calibration's own generated clips: this many, with the recipe's seed plus the shift.
@@ -379,7 +387,7 @@ def recalibrate(
         clips += real_clips(media_dir, cache, splits=("calib",), **_front_end(cfg))
     if clips_dir is not None:
         clips += folder_clips(clips_dir, cache, splits=("calib",), **_front_end(cfg))
-    clips = [c for c in clips if c.split == "calib"] + _calibration_synthetic(cfg, cache)
+    clips = _calibration_clips(clips) + _calibration_synthetic(cfg, cache)
     return calibrate(weights, clips, cfg, log=log)
 
 
