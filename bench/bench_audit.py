@@ -55,12 +55,23 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=1920)
     ap.add_argument("--height", type=int, default=1080)
     ap.add_argument("--estimator", default="attention", choices=list(ESTIMATORS))
+    ap.add_argument(
+        "--media",
+        nargs="+",
+        type=Path,
+        help="real files (talking faces, say) to audit instead of generated clips;"
+        " their sound is taken as in sync",
+    )
     args = ap.parse_args()
 
     OUT.mkdir(parents=True, exist_ok=True)
     paths, offsets = [], []
     t0 = time.perf_counter()
-    for i in range(args.clips):
+    if args.media:
+        paths, offsets = list(args.media), [0.0] * len(args.media)
+        args.clips = len(paths)
+        args.seconds = sum(probe_media(p).video.duration_s or 0.0 for p in paths) / len(paths)
+    for i in range(0 if args.media else args.clips):
         offset = [0.0, 120.0, -80.0, 200.0][i % 4]
         path = OUT / f"bench_{args.width}x{args.height}_{args.seconds:g}s_{i}.mp4"
         if not path.exists():

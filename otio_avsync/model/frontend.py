@@ -451,9 +451,19 @@ def sound_features(
 
 
 def picture_motion(tiles: np.ndarray) -> np.ndarray:
-    """Mean absolute change between consecutive whole-frame tiles, (F,), 0 for the first."""
+    """Mean absolute change between consecutive frames, (F,), 0 for the first.
+
+    The larger of the whole-frame tile's change and the mouth tile's: a talking
+    face before a locked-off camera (a studio recording) hardly changes the
+    whole frame, but its mouth moves. A still picture changes in neither.
+    """
     if len(tiles) < 2:
         return np.zeros(len(tiles), np.float32)
-    whole = tiles[:, :, : tiles.shape[1]].astype(np.float32)
-    diff = np.abs(np.diff(whole, axis=0)).mean(axis=(1, 2))
+    side = tiles.shape[1]
+    whole = tiles[:, :, :side].astype(np.float32)
+    mouth = tiles[:, :, side:].astype(np.float32)
+    diff = np.maximum(
+        np.abs(np.diff(whole, axis=0)).mean(axis=(1, 2)),
+        np.abs(np.diff(mouth, axis=0)).mean(axis=(1, 2)),
+    )
     return np.concatenate([[0.0], diff]).astype(np.float32)

@@ -414,7 +414,9 @@ def calibrate(
     calibration = fit_calibration(cases, EVIDENCE)
     est.calibration = calibration
     for c in cases:
-        c.confidence = est.confidence(c.evidence)
+        # Cases the scan declined (silence, a still picture) have no evidence: they stay 0.
+        if c.evidence:
+            c.confidence = est.confidence(c.evidence)
     calibration["summary"] = {k: round(v, 4) for k, v in summarise(cases).items()}
     # The estimator's network has its BatchNorms folded for speed; save the trainable form.
     net, bundle = load_model(weights)
