@@ -13,6 +13,7 @@ from otio_avsync.decode import read_audio, read_video
 from otio_avsync.estimators import get_estimator
 from otio_avsync.estimators.base import AVInput
 from otio_avsync.model import frontend
+from otio_avsync.model.lips import POINTS
 from otio_avsync.model.config import VARIANTS, ModelConfig, TrainConfig
 from otio_avsync.model.frontend import (
     landmarks_available,
@@ -77,10 +78,14 @@ def test_folded_batch_norm_keeps_the_outputs() -> None:
     tiles = torch.randint(0, 255, (2, 2, 25, 32, 64), dtype=torch.uint8)
     mel = torch.randn(2, 300, 40)
     index = (40 + 4 * torch.arange(50)).view(1, 2, 25).expand(2, -1, -1)
+    geometry = torch.randn(2, 2, 25, net.cfg.geometry) if net.cfg.geometry else None
     with torch.no_grad():
-        before = net(tiles, mel, index)
-        after = fold_batch_norm(net)(tiles, mel, index)
-    assert not any(isinstance(m, torch.nn.BatchNorm3d | torch.nn.BatchNorm1d) for m in net.modules())
+        before = net(tiles, mel, index, geometry)
+        after = fold_batch_norm(net)(tiles, mel, index, geometry)
+    # Every BatchNorm after a convolution is folded; the geometry tower's input
+    # normalisation (before its first convolution, whose zero padding it must not move) stays.
+    left = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm3d | torch.nn.BatchNorm1d)]
+    assert left == ([net.geometry.norm] if net.geometry is not None else [])
     torch.testing.assert_close(after.logits, before.logits, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(after.spatial, before.spatial, rtol=1e-4, atol=1e-5)
 
@@ -118,7 +123,8 @@ def test_landmark_crop_keeps_its_shape_at_the_frame_edge(monkeypatch) -> None:
     """A mouth box that runs off the frame still gives the whole tile, edge pixels repeated."""
     frames = np.tile(np.arange(160, dtype=np.uint8)[None, None, :], (3, 90, 1))
     box = np.array([[0.9, 0.5, 1.2, 0.7]] * 3, np.float32)  # x runs to 192 of 160 pixels
-    monkeypatch.setattr(frontend, "track_mouth_landmarks", lambda f: box)
+    points = np.full((3, len(POINTS), 3), np.nan, np.float32)
+    monkeypatch.setattr(frontend, "track_face_mesh", lambda f, every=2: (box, points))
     pt = picture_tiles(frames, mouth="landmarks")
     mouth = pt.tiles[0, :, 32:].astype(int)
     assert mouth[:, 0].max() < 150 and (mouth[:, -12:] == 159).all()
@@ -129,7 +135,9 @@ def test_landmark_crop_keeps_its_shape_at_the_frame_edge(monkeypatch) -> None:
 def test_weights_without_a_mouth_tracker_are_haar_weights() -> None:
     """Weights saved before the landmark front end keep the front end they were trained on."""
     bundle = load_bundle(packaged_weights("spatio-temporal"))
-    legacy = {**bundle, "config": {k: v for k, v in bundle["config"].items() if k != "mouth"}}
+    # Weights from before the landmark front end had neither a tracker nor lip geometry.
+    old = ("mouth", "geometry")
+    legacy = {**bundle, "config": {k: v for k, v in bundle["config"].items() if k not in old}}
     assert model_config(legacy).mouth == "haar"
     assert ModelConfig().mouth == "landmarks"
     with pytest.raises(ValueError, match="mouth"):
@@ -313,15 +321,28 @@ def test_training_with_lip_geometry_and_augmentation(tmp_path: Path) -> None:
     clips = synthetic_clips(tmp_path, 2, seed=3)
     rng = np.random.default_rng(0)
     clips = [
-        dataclasses.replace(c, geometry=rng.normal(size=(len(c.tiles), GEOMETRY_FEATURES)).astype(np.float32))
+        dataclasses.replace(
+            c, geometry=rng.normal(size=(len(c.tiles), GEOMETRY_FEATURES)).astype(np.float32)
+        )
         for c in clips
     ]
     model = dataclasses.replace(ModelConfig(), geometry=GEOMETRY_FEATURES)
     cfg = TrainConfig(
-        model=model, steps=2, batch_windows=2, window_blocks=2, threads=1,
-        augment=1.0, near_fraction=1.0, hard_fraction=1.0, easy_only_fraction=0.0,
+        model=model,
+        steps=2,
+        batch_windows=2,
+        window_blocks=2,
+        threads=1,
+        augment=1.0,
+        near_fraction=1.0,
+        hard_fraction=1.0,
+        easy_only_fraction=0.0,
     )
     net, record = train(cfg, clips, log=lambda _: None)
     assert np.isfinite(record["history"][-1]["loss"])
     assert net.geometry is not None
-    assert any(v.abs().sum() > 0 for k, v in net.state_dict().items() if k.startswith("geometry.") and v.dtype.is_floating_point)
+    assert any(
+        v.abs().sum() > 0
+        for k, v in net.state_dict().items()
+        if k.startswith("geometry.") and v.dtype.is_floating_point
+    )
