@@ -13,7 +13,6 @@ from otio_avsync.decode import read_audio, read_video
 from otio_avsync.estimators import get_estimator
 from otio_avsync.estimators.base import AVInput
 from otio_avsync.model import frontend
-from otio_avsync.model.lips import POINTS
 from otio_avsync.model.config import VARIANTS, ModelConfig, TrainConfig
 from otio_avsync.model.frontend import (
     landmarks_available,
@@ -22,6 +21,7 @@ from otio_avsync.model.frontend import (
     track_mouth,
     track_mouth_landmarks,
 )
+from otio_avsync.model.lips import POINTS
 from otio_avsync.model.network import AVSyncNet, fold_batch_norm, prepare_video
 from otio_avsync.model.weights import (
     WEIGHT_FILES,
