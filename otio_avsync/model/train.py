@@ -338,12 +338,29 @@ def _front_end(cfg: TrainConfig) -> dict[str, Any]:
     return {"tile": cfg.model.tile, "mouth": cfg.model.mouth, "geometry": bool(cfg.model.geometry)}
 
 
+#: At most this many calibration clips per source (evenly spread over its clips by name).
+CALIBRATION_PER_SOURCE = 12
+
+
 def _calibration_clips(clips: list[Clip]) -> list[Clip]:
-    """The calibration split, less the clips whose own sync is off (model/validation.py)."""
+    """The calibration split, less the clips whose own sync is off (model/validation.py).
+
+    No source outweighs the others: the calibration's GRID sentences are the
+    training speaker's, on whom the network is surest, and 59 of them would
+    teach the confidence what that speaker looks like rather than faces at large.
+    """
     from otio_avsync.model.validation import dropped_clips
 
     dropped = dropped_clips()
-    return [c for c in clips if c.split == "calib" and c.name not in dropped]
+    kept = [c for c in clips if c.split == "calib" and c.name not in dropped]
+    by_source: dict[str, list[Clip]] = {}
+    for c in sorted(kept, key=lambda c: c.name):
+        by_source.setdefault(c.source, []).append(c)
+    out = []
+    for group in by_source.values():
+        step = max(1.0, len(group) / CALIBRATION_PER_SOURCE)
+        out += [group[int(i * step)] for i in range(min(len(group), CALIBRATION_PER_SOURCE))]
+    return out
 
 
 #: Calibration's own generated clips: this many, with the recipe's seed plus the shift.
