@@ -438,6 +438,20 @@ def run() -> None:
     exits 1, which scripts read as "clips flagged".
     """
     try:
+        _run_main()
+    finally:
+        # The work is done (or was interrupted and said so): an interrupt while the
+        # interpreter joins worker processes on its way out would otherwise kill it
+        # by SIGINT, hiding the exit status the command chose.
+        import atexit
+        import signal
+
+        atexit.register(signal.signal, signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_main() -> None:
+    """:func:`run` without the interpreter's way out."""
+    try:
         main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
