@@ -25,7 +25,7 @@ cases (answered but more than a frame off: what earlier versions called false
 flags), and seconds per case; then,
 per pool, the share of answers within one frame of each clip's median error (its
 apparent own offset), which does not trust the clip's own sync. ``talk-trusted``
-is every talking clip whose sync is trusted by origin (``corpus.TRUSTED_TALK``),
+is every talking clip whose sync is trusted by origin (``corpus.TRUSTED_SOURCES``),
 before the own-offset check.
 
 The attention variants read the clips' cached front-end tiles; the baseline
@@ -47,8 +47,10 @@ import numpy as np
 
 from otio_avsync.estimators import get_estimator
 from otio_avsync.model.corpus import (
+    STUDIO_SOURCES,
     Clip,
     default_cache_dir,
+    default_clips_dir,
     default_media_dir,
     folder_clips,
     real_clips,
@@ -87,22 +89,19 @@ def _front_end_seconds(estimator, clip: Clip, av, start_s: float) -> float:
     return time.perf_counter() - t0
 
 
-#: Groups reported besides the pools: the issue's "verified" talking faces (sync
-#: trusted by origin and not dropped by the own-offset check) and studio sentences.
-STUDIO_SOURCES = ("GRID", "VidTIMIT")
-
-
 def _groups(clip: Clip, dropped: set[str]) -> list[str]:
-    """The report groups a clip's cases count in."""
+    """The report groups a clip's cases count in: its pool, and for talk its source,
+    ``talk-trusted`` (sync trusted by origin), ``talk-verified`` (and kept by the
+    own-offset check) and ``studio-verified`` (its studio part)."""
     out = [clip.pool]
     if clip.pool in ("talk", "studio"):
         out.append(f"source:{clip.source}")
         if trusted_talk(clip.name):
-            out.append("talk-trusted")  # before the own-offset check
-        if trusted_talk(clip.name) and clip.name not in dropped:
-            out.append("talk-verified")
-            if clip.source in STUDIO_SOURCES:
-                out.append("studio-verified")
+            out.append("talk-trusted")
+            if clip.name not in dropped:
+                out.append("talk-verified")
+                if clip.source in STUDIO_SOURCES:
+                    out.append("studio-verified")
     return out
 
 
@@ -149,11 +148,7 @@ def main() -> None:
     cache = default_cache_dir()
     if media is None:
         print("no ../shared/media: generated clips only")
-    import os
-
-    folder = args.clips or (
-        Path(os.environ["OTIO_AVSYNC_CLIPS"]) if os.environ.get("OTIO_AVSYNC_CLIPS") else None
-    )
+    folder = args.clips or default_clips_dir()
     fronts: dict[tuple, dict[str, Clip]] = {}
 
     def clips_for(front: tuple) -> dict[str, Clip]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +26,7 @@ from otio_avsync.estimators import get_estimator
 from otio_avsync.files import write_bytes_atomic
 from otio_avsync.model.corpus import (
     default_cache_dir,
+    default_clips_dir,
     default_media_dir,
     folder_clips,
     real_clips,
@@ -38,7 +38,7 @@ from otio_avsync.model.validation import DECISIONS
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--clips", type=Path, default=os.environ.get("OTIO_AVSYNC_CLIPS"))
+    ap.add_argument("--clips", type=Path, help="default: $OTIO_AVSYNC_CLIPS")
     ap.add_argument("--estimators", default="attention,attention-temporal,attention-none")
     ap.add_argument("--write", action="store_true")
     args = ap.parse_args()
@@ -48,12 +48,13 @@ def main() -> None:
         ests.append(
             (entry, get_estimator(base, weights=weights) if weights else get_estimator(base))
         )
-    cfg = ests[0][1].cfg
-    kw = {"mouth": cfg.mouth, "geometry": bool(cfg.geometry)}
+    first = ests[0][1]  # the front end it really uses (Haar without MediaPipe)
+    kw = {"mouth": first.mouth, "geometry": bool(first.cfg.geometry)}
     splits = ("val", "calib")
     clips = real_clips(default_media_dir(), default_cache_dir(), splits=splits, **kw)
-    if args.clips:
-        clips += folder_clips(Path(args.clips), default_cache_dir(), splits=splits, **kw)
+    folder = args.clips or default_clips_dir()
+    if folder:
+        clips += folder_clips(folder, default_cache_dir(), splits=splits, **kw)
     clips = [
         c
         for c in clips

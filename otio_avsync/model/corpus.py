@@ -123,38 +123,36 @@ CALIBRATION = frozenset(
 #: Every this-many-th GRID sentence (sorted by name) calibrates instead of training.
 GRID_CALIBRATION_EVERY = 17
 
-#: Talking-face sources whose sync is trusted by origin (../shared/README.md): VoxCeleb2
-#: (PC-AVS's samples), HDTF (WDA_* / RD_* names), VidTIMIT and GRID. The rest (lip-sync
-#: projects' inputs, StyleTalk muxes) may carry offsets of their own.
-TRUSTED_TALK = ("PC-AVS__", "_WDA_", "_RD_", "AOC_gt", "VidTIMIT", "GRID")
-
-
-def trusted_talk(name: str) -> bool:
-    """Whether a talking-face clip's own sync is trusted by its origin."""
-    return any(mark in name for mark in TRUSTED_TALK)
+#: File-name marks of the talking-face sources, which figures are reported by.
+_SOURCE_MARKS = (
+    ("GRID", "GRID"),
+    ("VidTIMIT", "VidTIMIT"),
+    ("PC-AVS__", "VoxCeleb2"),
+    ("_WDA_", "HDTF"),
+    ("_RD_", "HDTF"),
+    ("AOC_gt", "HDTF"),
+)
+#: Sources whose sync is trusted by origin (../shared/README.md): the rest
+#: (lip-sync projects' inputs, StyleTalk muxes) may carry offsets of their own.
+TRUSTED_SOURCES = frozenset({"GRID", "VidTIMIT", "VoxCeleb2", "HDTF"})
+#: Studio recordings form their own pool (one clean frontal speaker each).
+STUDIO_SOURCES = ("GRID", "VidTIMIT")
 
 
 def source_of(name: str, pool: str) -> str:
     """The source a figure is reported by: GRID, VidTIMIT, VoxCeleb2, HDTF, talk-other, ..."""
     if pool not in ("talk", "studio"):
         return pool
-    for mark, source in (
-        ("GRID", "GRID"),
-        ("VidTIMIT", "VidTIMIT"),
-        ("PC-AVS__", "VoxCeleb2"),
-        ("_WDA_", "HDTF"),
-        ("_RD_", "HDTF"),
-        ("AOC_gt", "HDTF"),
-    ):
-        if mark in name:
-            return source
-    return "talk-other"
+    return next((source for mark, source in _SOURCE_MARKS if mark in name), "talk-other")
+
+
+def trusted_talk(name: str) -> bool:
+    """Whether a talking-face clip's own sync is trusted by its origin."""
+    return source_of(name, "talk") in TRUSTED_SOURCES
 
 
 #: Manifest category -> data pool.
 _POOLS = {"TALK": "talk", "TALK?": "talk", "AV": "events", "GEN": "generated"}
-#: Studio recordings form their own pool (one clean frontal speaker each).
-_STUDIO = ("VidTIMIT", "GRID")
 
 
 @dataclass
@@ -194,6 +192,12 @@ def default_media_dir() -> Path | None:
         if (c / "manifest.json").is_file():
             return c
     return None
+
+
+def default_clips_dir() -> Path | None:
+    """``$OTIO_AVSYNC_CLIPS``: a folder of clips laid out by ``extract.py``, if set."""
+    env = os.environ.get("OTIO_AVSYNC_CLIPS")
+    return Path(env) if env else None
 
 
 def default_cache_dir() -> Path:
@@ -278,7 +282,7 @@ def _to_clip(name: str, pool: str, split: str, data: dict[str, np.ndarray], path
 
 def _pool(category: str, name: str) -> str:
     pool = _POOLS.get(category, "events")
-    return "studio" if pool == "talk" and any(m in name for m in _STUDIO) else pool
+    return "studio" if pool == "talk" and source_of(name, pool) in STUDIO_SOURCES else pool
 
 
 def real_clips(

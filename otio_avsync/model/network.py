@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from otio_avsync.model.config import ModelConfig
+from otio_avsync.model.lips import MEASURES
 
 
 def to_channels_last(x: torch.Tensor) -> torch.Tensor:
@@ -163,8 +164,6 @@ def prepare_geometry(geometry: torch.Tensor) -> torch.Tensor:
     about sync; how they move within the block does. Velocities and the face
     flag pass as they are; frames without a face are zero.
     """
-    from otio_avsync.model.lips import MEASURES
-
     nm = len(MEASURES)
     g = geometry.float()
     present = g[..., -1:]
